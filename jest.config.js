@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+	setupFiles: ['<rootDir>/test/setup-env.js'],
+	testTimeout: 60000,
+	// n8n-core leaves process-wide handles (loggers, agents) open after a suite.
+	forceExit: true,
+};

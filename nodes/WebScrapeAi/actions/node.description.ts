@@ -1,0 +1,99 @@
+import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import * as recipeRun from './recipe/run.operation';
+import * as runGet from './run/get.operation';
+import * as usageGet from './usage/get.operation';
+
+const resourceField: INodeProperties = {
+	displayName: 'Resource',
+	name: 'resource',
+	type: 'options',
+	noDataExpression: true,
+	default: 'recipe',
+	options: [
+		{
+			name: 'Recipe',
+			value: 'recipe',
+			description: 'A SmartBrowse recipe recorded in the webscrape.ai studio',
+		},
+		{ name: 'Run', value: 'run', description: 'One run of a recipe' },
+		{ name: 'Usage', value: 'usage', description: 'Your SmartBrowse plan caps, quota and credits' },
+	],
+};
+
+const operationFields: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['recipe'] } },
+		default: 'run',
+		options: [
+			{
+				name: 'Run',
+				value: 'run',
+				action: 'Run a recipe',
+				description:
+					'Start a run of a SmartBrowse recipe in a real browser and, by default, wait for its extracted rows. Costs 2 credits per page extracted, billed only when the run completes.',
+			},
+		],
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['run'] } },
+		default: 'get',
+		options: [
+			{
+				name: 'Get',
+				value: 'get',
+				action: 'Get a run',
+				description:
+					'Fetch a run by ID: its status, and its extracted rows once it has completed. Free.',
+			},
+		],
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['usage'] } },
+		default: 'get',
+		options: [
+			{
+				name: 'Get',
+				value: 'get',
+				action: 'Get usage',
+				description:
+					'Get the SmartBrowse runs used in the last 30 days, the plan caps and the credit balance. Free.',
+			},
+		],
+	},
+];
+
+export const nodeDescription: INodeTypeDescription = {
+	displayName: 'WebScrape AI',
+	name: 'webScrapeAi',
+	icon: { light: 'file:webscrapeai.svg', dark: 'file:webscrapeai.dark.svg' },
+	group: ['transform'],
+	version: 1,
+	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+	description: 'Run webscrape.ai SmartBrowse recipes and get their extracted rows',
+	defaults: { name: 'WebScrape AI' },
+	usableAsTool: true,
+	inputs: [NodeConnectionTypes.Main],
+	outputs: [NodeConnectionTypes.Main],
+	credentials: [{ name: 'webScrapeAiApi', required: true }],
+	properties: [
+		resourceField,
+		...operationFields,
+		...recipeRun.description,
+		...runGet.description,
+		...usageGet.description,
+	],
+};

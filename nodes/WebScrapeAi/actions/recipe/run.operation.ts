@@ -1,0 +1,144 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { ItemOutcome } from '../../helpers/batch';
+import { executeBatch } from '../../helpers/batch';
+import type { RunSettings } from '../../helpers/runs';
+import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
+import { validateId } from '../../helpers/validation';
+import { apiRequest } from '../../transport';
+import { outputField, runOptionsField } from '../runOptions.description';
+
+const show = { resource: ['recipe'], operation: ['run'] };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Recipe ID',
+		name: 'recipeId',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'm3Yc2tFvN8q',
+		displayOptions: { show },
+		description:
+			'The recipe to run, as shown in the webscrape.ai SmartBrowse studio (about 11 letters and digits). Each input item starts one run.',
+	},
+	{
+		displayName: 'Wait for Completion',
+		name: 'waitForCompletion',
+		type: 'boolean',
+		default: true,
+		displayOptions: { show },
+		description:
+			'Whether to wait until the run ends and output its rows. Off: output the run ID right away and let a WebScrape AI Trigger continue when the run ends.',
+	},
+	{
+		displayName:
+			'While it waits, this node holds an n8n worker for up to 15 minutes per batch. For many or long runs, turn waiting off and start a second workflow with the WebScrape AI Trigger when each run ends.',
+		name: 'waitNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { ...show, waitForCompletion: [true] } },
+	},
+	outputField({ ...show, waitForCompletion: [true] }),
+	runOptionsField(show, true),
+];
+
+interface PreparedRun {
+	recipeId: string;
+	settings: RunSettings;
+}
+
+/** Starts one run per input item (up to Concurrency at once) and optionally waits for each. */
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const node = this.getNode();
+	const continueOnFail = this.continueOnFail();
+	const outcomes: Array<ItemOutcome | undefined> = [];
+	const prepared: Array<PreparedRun | undefined> = [];
+
+	// Every item is checked before any run starts, so a bad item never leaves half a batch behind.
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const recipeId = validateId(node, this.getNodeParameter('recipeId', itemIndex), 'Recipe ID', itemIndex);
+			prepared[itemIndex] = { recipeId, settings: readRunSettings.call(this, itemIndex, true) };
+			outcomes[itemIndex] = undefined;
+		} catch (error) {
+			if (!continueOnFail) throw error;
+			outcomes[itemIndex] = { error };
+		}
+	}
+
+	const valid = prepared.filter((run): run is PreparedRun => run !== undefined);
+	if (valid.length === 0) return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
+	const batch = valid[0].settings;
+
+	if (batch.checkQuota) {
+		const shortage = await quotaShortage.call(this, valid.length);
+		if (shortage) {
+			if (!continueOnFail) throw shortage;
+			prepared.forEach((run, itemIndex) => {
+				if (run) outcomes[itemIndex] = { error: shortage };
+			});
+			return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
+		}
+	}
+
+	const startedRuns = new Map<number, string>();
+	return await executeBatch.call(
+		this,
+		outcomes,
+		async (itemIndex, stop) => {
+			const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
+			const startedAt = Date.now();
+			const dispatch = await apiRequest.call(this, {
+				method: 'POST',
+				path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+				kind: 'dispatch',
+				subject: { kind: 'recipe', id: recipeId },
+				itemIndex,
+			});
+			const runId = String(dispatch.data.run_id ?? '');
+			if (runId) startedRuns.set(itemIndex, runId);
+			if (!settings.waitForCompletion || !runId) {
+				return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+			}
+			// Build the poll URL from the credential's base URL: poll_url could name another host.
+			const ended = await waitForRun.call(this, runId, settings, {
+				itemIndex,
+				startedAt,
+				stop,
+				pollFirst: false,
+			});
+			return shapeEndedRun(node, ended, settings, itemIndex);
+		},
+		{ concurrency: batch.concurrency, startedRuns },
+	);
+}
+
+/** Reads the free usage endpoint once; returns an error when the batch would exceed the quota. */
+async function quotaShortage(
+	this: IExecuteFunctions,
+	needed: number,
+): Promise<NodeOperationError | undefined> {
+	const usage = await apiRequest.call(this, {
+		method: 'GET',
+		path: '/smartbrowse/usage',
+		kind: 'read',
+		subject: { kind: 'usage' },
+	});
+	const used = Number(usage.data.runs_used_30d);
+	const cap = Number(usage.data.runs_per_month_cap);
+	if (!Number.isFinite(used) || !Number.isFinite(cap)) return undefined;
+	const remaining = Math.max(0, cap - used);
+	if (remaining >= needed) return undefined;
+	return new NodeOperationError(
+		this.getNode(),
+		`Only ${remaining} SmartBrowse run${remaining === 1 ? '' : 's'} remain in your 30-day quota, but ${needed} would start, so none was started`,
+		{
+			description: `${used} of ${cap} runs were used in the last 30 days. Send fewer items, upgrade the plan, or turn off the option "Check Quota First" to start as many as the quota allows.`,
+		},
+	);
+}

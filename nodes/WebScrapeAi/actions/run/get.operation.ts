@@ -1,0 +1,95 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import type { ItemOutcome } from '../../helpers/batch';
+import { executeBatch } from '../../helpers/batch';
+import type { RunSettings } from '../../helpers/runs';
+import {
+	isTerminal,
+	readRunSettings,
+	runObject,
+	runPath,
+	shapeEndedRun,
+	waitForRun,
+} from '../../helpers/runs';
+import { validateId } from '../../helpers/validation';
+import { apiRequest } from '../../transport';
+import { outputField, runOptionsField } from '../runOptions.description';
+
+const show = { resource: ['run'], operation: ['get'] };
+const CONCURRENCY = 10;
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Run ID',
+		name: 'runId',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'k7Xb9dRmQ2p',
+		displayOptions: { show },
+		description:
+			'The run to fetch: the "run_id" a dispatch returned, or the "run_id" of a trigger delivery',
+	},
+	{
+		displayName: 'Wait for Completion',
+		name: 'waitForCompletion',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show },
+		description:
+			'Whether to keep checking until the run ends. Off: fetch it once; a run still in progress is output as the run object.',
+	},
+	outputField(show),
+	runOptionsField(show, false),
+];
+
+interface PreparedGet {
+	runId: string;
+	settings: RunSettings;
+}
+
+/** Fetches one run per input item, optionally waiting for each to end. */
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const node = this.getNode();
+	const outcomes: Array<ItemOutcome | undefined> = [];
+	const prepared: Array<PreparedGet | undefined> = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const runId = validateId(node, this.getNodeParameter('runId', itemIndex), 'Run ID', itemIndex);
+			const settings = readRunSettings.call(this, itemIndex, false);
+			settings.output = this.getNodeParameter('output', itemIndex, 'items') as RunSettings['output'];
+			prepared[itemIndex] = { runId, settings };
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			outcomes[itemIndex] = { error };
+		}
+	}
+
+	return await executeBatch.call(
+		this,
+		outcomes,
+		async (itemIndex, stop) => {
+			const { runId, settings } = prepared[itemIndex] as PreparedGet;
+			const envelope = settings.waitForCompletion
+				? await waitForRun.call(this, runId, settings, {
+						itemIndex,
+						startedAt: Date.now(),
+						stop,
+						pollFirst: true,
+					})
+				: await apiRequest.call(this, {
+						method: 'GET',
+						path: runPath(runId),
+						kind: 'read',
+						subject: { kind: 'run', id: runId },
+						itemIndex,
+					});
+			if (!isTerminal(envelope)) return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
+			return shapeEndedRun(node, envelope, settings, itemIndex);
+		},
+		{ concurrency: CONCURRENCY },
+	);
+}

@@ -1,0 +1,127 @@
+import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_TIMEOUT_S } from '../helpers/runs';
+
+/** The output choice shared by Recipe → Run and Run → Get. */
+export function outputField(show: NonNullable<IDisplayOptions['show']>): INodeProperties {
+	return {
+		displayName: 'Output',
+		name: 'output',
+		type: 'options',
+		default: 'items',
+		displayOptions: { show },
+		options: [
+			{
+				name: 'Extracted Items',
+				value: 'items',
+				description:
+					'One n8n item per row the recipe extracted, all pages in order. A run that extracted nothing outputs no items.',
+			},
+			{
+				name: 'Run',
+				value: 'run',
+				description:
+					'One item: the run object as the API returns it (status, counts, credits, result with pages, drift and warnings)',
+			},
+		],
+		description: 'What to output once the run has ended',
+	};
+}
+
+const waitingOptions: INodeProperties[] = [
+	{
+		displayName: 'Timeout (Seconds)',
+		name: 'timeout',
+		type: 'number',
+		default: DEFAULT_TIMEOUT_S,
+		typeOptions: { minValue: 1 },
+		description:
+			'How long to wait for the run to end. The default covers webscrape.ai\'s 15-minute run cap plus a minute. On expiry the item fails with the run ID, and the run goes on at webscrape.ai.',
+	},
+	{
+		displayName: 'Poll Interval (Seconds)',
+		name: 'pollInterval',
+		type: 'number',
+		default: 2,
+		typeOptions: { minValue: 0.1, numberPrecision: 1 },
+		description: 'First wait before checking the run; each next wait is 1.5 times longer. Polling is free.',
+	},
+	{
+		displayName: 'Max Poll Interval (Seconds)',
+		name: 'maxPollInterval',
+		type: 'number',
+		default: 10,
+		typeOptions: { minValue: 0.1, numberPrecision: 1 },
+		description: 'The longest wait between two checks of the run',
+	},
+	{
+		displayName: 'On Run Failure',
+		name: 'onRunFailure',
+		type: 'options',
+		default: 'error',
+		options: [
+			{
+				name: 'Fail the Item',
+				value: 'error',
+				description: 'A failed or cancelled run is an error carrying the run\'s error text',
+			},
+			{
+				name: 'Output the Run',
+				value: 'output',
+				description: 'Output the failed or cancelled run object and go on',
+			},
+		],
+		description: 'What to do when the run fails, is cancelled, or drifts above Max Drift',
+	},
+	{
+		displayName: 'Max Drift',
+		name: 'maxDrift',
+		type: 'number',
+		default: 0.3,
+		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+		description:
+			'Treat a completed run whose drift (0–1: how much the page changed since the recipe was recorded) is above this as failed, so downstream nodes never get silently wrong rows',
+	},
+	{
+		displayName: 'Include Run Metadata',
+		name: 'includeRunMetadata',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to add "_run" (run ID, recipe ID, page number) to each extracted item, to tell rows of different runs apart',
+	},
+];
+
+const batchOptions: INodeProperties[] = [
+	{
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		default: 10,
+		typeOptions: { minValue: 1 },
+		description:
+			'The most runs this node keeps in progress at once. With N input items the node takes about N / Concurrency runs\' time. Keep it at or below your plan\'s concurrency limit.',
+	},
+	{
+		displayName: 'Check Quota First',
+		name: 'checkQuota',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether to read your 30-day run quota (free) before dispatching, and start no run at all when fewer runs remain than there are input items',
+	},
+];
+
+/** The options collection for Recipe → Run (`withBatch`) and Run → Get. */
+export function runOptionsField(show: NonNullable<IDisplayOptions['show']>, withBatch: boolean): INodeProperties {
+	const options = withBatch ? [...batchOptions, ...waitingOptions] : waitingOptions;
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show },
+		options: [...options].sort((a, b) => a.displayName.localeCompare(b.displayName)),
+	};
+}

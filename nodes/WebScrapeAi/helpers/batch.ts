@@ -1,0 +1,118 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import { BatchStoppedError } from './runs';
+
+/**
+ * Runs `worker` for indexes 0..count-1 with at most `limit` in progress at once, starting the next
+ * index as soon as one finishes. Stops starting new ones once `stop` aborts; the ones in progress
+ * end by themselves (a dispatch in flight must be answered, or its run would be lost).
+ */
+export async function forEachConcurrently(
+	count: number,
+	limit: number,
+	worker: (index: number) => Promise<void>,
+	stop?: AbortSignal,
+): Promise<void> {
+	let next = 0;
+	const lane = async (): Promise<void> => {
+		while (next < count && !stop?.aborted) {
+			const index = next++;
+			await worker(index);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, lane));
+}
+
+type NodeError = NodeApiError | NodeOperationError;
+
+function asNodeError(this: IExecuteFunctions, error: unknown, itemIndex: number): NodeError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
+}
+
+/** The item n8n shows for a failed input item under "Continue (using error output)" and alike. */
+export function errorItem(
+	this: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+	extra: IDataObject = {},
+): INodeExecutionData {
+	const nodeError = asNodeError.call(this, error, itemIndex);
+	const json: IDataObject = { error: nodeError.message };
+	if (nodeError.description) json.description = nodeError.description;
+	return { json: { ...json, ...extra }, error: nodeError, pairedItem: { item: itemIndex } };
+}
+
+/** Per-item outcome of a batch: output items, or the error the item ended with. */
+export type ItemOutcome = INodeExecutionData[] | { error: unknown; extra?: IDataObject };
+
+export interface BatchOptions {
+	concurrency: number;
+	/** Ids of runs started so far per item, so a failing batch can say what it leaves behind. */
+	startedRuns?: Map<number, string>;
+}
+
+/**
+ * Executes one task per input item, `concurrency` at a time, and returns the output in input
+ * order. With continue-on-fail (or the error output) a failing item becomes an error item and the
+ * others go on; otherwise the first failure stops new work and is thrown once the tasks already in
+ * progress have settled.
+ */
+export async function executeBatch(
+	this: IExecuteFunctions,
+	outcomes: Array<ItemOutcome | undefined>,
+	task: (itemIndex: number, stop: AbortSignal) => Promise<INodeExecutionData[]>,
+	options: BatchOptions,
+): Promise<INodeExecutionData[]> {
+	const continueOnFail = this.continueOnFail();
+	const pending = outcomes.flatMap((outcome, index) => (outcome === undefined ? [index] : []));
+	const stopController = new AbortController();
+	let fatal: { error: unknown; itemIndex: number } | undefined;
+
+	await forEachConcurrently(
+		pending.length,
+		options.concurrency,
+		async (position) => {
+			const itemIndex = pending[position];
+			try {
+				outcomes[itemIndex] = await task(itemIndex, stopController.signal);
+			} catch (error) {
+				if (error instanceof BatchStoppedError) return;
+				outcomes[itemIndex] = { error };
+				if (!continueOnFail && !fatal) {
+					fatal = { error, itemIndex };
+					stopController.abort();
+				}
+			}
+		},
+		stopController.signal,
+	);
+
+	if (fatal) throw withStartedRuns(asNodeError.call(this, fatal.error, fatal.itemIndex), fatal.itemIndex, options);
+
+	const output: INodeExecutionData[] = [];
+	outcomes.forEach((outcome, itemIndex) => {
+		if (outcome === undefined) return;
+		if (Array.isArray(outcome)) {
+			for (const item of outcome) output.push(item);
+		} else {
+			output.push(errorItem.call(this, outcome.error, itemIndex, outcome.extra));
+		}
+	});
+	return output;
+}
+
+/** Names the runs other items already started, so stopping the batch loses none of them. */
+function withStartedRuns(error: NodeError, failedItem: number, options: BatchOptions): NodeError {
+	const others = [...(options.startedRuns ?? new Map<number, string>()).entries()]
+		.filter(([itemIndex]) => itemIndex !== failedItem)
+		.sort(([a], [b]) => a - b);
+	if (others.length === 0) return error;
+	const list = others.map(([itemIndex, runId]) => `${runId} (item ${itemIndex})`).join(', ');
+	const note = `This execution had also started ${others.length} other run${
+		others.length === 1 ? '' : 's'
+	}, which go on at webscrape.ai: ${list}. Fetch them with Run → Get instead of running the node again, or turn on "Continue (using error output)" so one failing item does not stop the others.`;
+	error.description = error.description ? `${error.description} ${note}` : note;
+	return error;
+}

@@ -1,0 +1,249 @@
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { ApiEnvelope } from '../transport';
+import { apiRequest, cancelledError, cancelSignalOf, isTransient } from '../transport';
+import { pause } from './pause';
+import { numberOption } from './validation';
+
+export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+
+/** What a user chose about waiting for and shaping a run (Recipe → Run and Run → Get). */
+export interface RunSettings {
+	waitForCompletion: boolean;
+	output: 'items' | 'run';
+	timeoutMs: number;
+	pollMs: number;
+	maxPollMs: number;
+	onRunFailure: 'error' | 'output';
+	maxDrift?: number;
+	includeRunMetadata: boolean;
+	concurrency: number;
+	checkQuota: boolean;
+}
+
+export const DEFAULT_TIMEOUT_S = 960;
+
+/** Reads and checks the run parameters of one item; throws naming the item and the field. */
+export function readRunSettings(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	waitDefault: boolean,
+): RunSettings {
+	const node = this.getNode();
+	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const waitForCompletion = this.getNodeParameter(
+		'waitForCompletion',
+		itemIndex,
+		waitDefault,
+	) as boolean;
+	const output = waitForCompletion
+		? (this.getNodeParameter('output', itemIndex, 'items') as 'items' | 'run')
+		: 'run';
+	const pollMs = numberOption(node, options.pollInterval, 'Poll Interval', itemIndex, { min: 0.1 }, 2) * 1000;
+	const maxPollMs =
+		numberOption(node, options.maxPollInterval, 'Max Poll Interval', itemIndex, { min: 0.1 }, 10) * 1000;
+	if (maxPollMs < pollMs) {
+		throw new NodeOperationError(
+			node,
+			`Option "Max Poll Interval" must not be below "Poll Interval" [item ${itemIndex}]`,
+			{ itemIndex },
+		);
+	}
+	const maxDrift =
+		options.maxDrift === undefined || options.maxDrift === null || options.maxDrift === ''
+			? undefined
+			: numberOption(node, options.maxDrift, 'Max Drift', itemIndex, { min: 0, max: 1 }, 1);
+	const onRunFailure = (options.onRunFailure as string | undefined) ?? 'error';
+	if (onRunFailure !== 'error' && onRunFailure !== 'output') {
+		throw new NodeOperationError(
+			node,
+			`Option "On Run Failure" must be "error" or "output" [item ${itemIndex}]`,
+			{ itemIndex },
+		);
+	}
+	return {
+		waitForCompletion,
+		output,
+		timeoutMs:
+			numberOption(
+				node,
+				options.timeout,
+				'Timeout',
+				itemIndex,
+				{ min: 0, minExclusive: true },
+				DEFAULT_TIMEOUT_S,
+			) * 1000,
+		pollMs,
+		maxPollMs,
+		onRunFailure,
+		maxDrift,
+		includeRunMetadata: options.includeRunMetadata === true,
+		concurrency: numberOption(
+			node,
+			options.concurrency,
+			'Concurrency',
+			itemIndex,
+			{ min: 1, max: 1000, integer: true },
+			10,
+		),
+		checkQuota: options.checkQuota !== false,
+	};
+}
+
+function statusOf(envelope: ApiEnvelope): string {
+	const status = envelope.data.run_status ?? envelope.data.status;
+	return typeof status === 'string' ? status : 'unknown';
+}
+
+export function isTerminal(envelope: ApiEnvelope): boolean {
+	return TERMINAL_STATUSES.has(statusOf(envelope));
+}
+
+export function runPath(runId: string): string {
+	return `/smartbrowse/runs/${encodeURIComponent(runId)}`;
+}
+
+/**
+ * The one waiting engine: polls a run on the vendor's schedule (first interval, ×1.5 up to the
+ * cap) until it ends, the deadline passes, the execution is cancelled or the batch is stopped.
+ * Polls are free and not rate-limited; a poll that fails transiently is simply tried again at the
+ * next interval, so a flaky network does not lose a run that is still going.
+ */
+export async function waitForRun(
+	this: IExecuteFunctions,
+	runId: string,
+	settings: Pick<RunSettings, 'timeoutMs' | 'pollMs' | 'maxPollMs'>,
+	context: { itemIndex: number; startedAt: number; stop?: AbortSignal; pollFirst: boolean },
+): Promise<ApiEnvelope> {
+	const cancel = cancelSignalOf(this);
+	const deadline = context.startedAt + settings.timeoutMs;
+	let interval = settings.pollMs;
+	let lastStatus = 'running';
+	let lastError: Error | undefined;
+
+	if (!context.pollFirst) await pause(Math.min(interval, deadline - Date.now()), cancel, context.stop);
+	for (;;) {
+		if (cancel?.aborted) throw cancelledError(this);
+		if (context.stop?.aborted) throw new BatchStoppedError();
+		try {
+			const envelope = await apiRequest.call(this, {
+				method: 'GET',
+				path: runPath(runId),
+				kind: 'read',
+				subject: { kind: 'run', id: runId },
+				itemIndex: context.itemIndex,
+				deadline,
+			});
+			if (isTerminal(envelope)) return envelope;
+			lastStatus = statusOf(envelope);
+			lastError = undefined;
+		} catch (error) {
+			if (!isTransient(error)) throw error;
+			lastError = error as Error;
+		}
+		const remaining = deadline - Date.now();
+		if (remaining <= 0) {
+			throw timeoutError(this.getNode(), runId, settings.timeoutMs, lastStatus, context.itemIndex, lastError);
+		}
+		await pause(Math.min(interval, remaining), cancel, context.stop);
+		interval = Math.min(interval * 1.5, settings.maxPollMs);
+	}
+}
+
+/** Thrown inside a batch whose other item already failed; never shown to the user. */
+export class BatchStoppedError extends Error {
+	constructor() {
+		super('stopped');
+	}
+}
+
+function timeoutError(
+	node: INode,
+	runId: string,
+	timeoutMs: number,
+	lastStatus: string,
+	itemIndex: number,
+	lastError: Error | undefined,
+): NodeOperationError {
+	const lastPoll = lastError ? ` The last poll failed: ${lastError.message}.` : '';
+	return new NodeOperationError(
+		node,
+		`Run "${runId}" did not finish within ${Math.round(timeoutMs / 100) / 10} s (last status: ${lastStatus}) [item ${itemIndex}]`,
+		{
+			itemIndex,
+			description: `The run may still finish on webscrape.ai. Fetch it later with Run → Get (Run ID ${runId}), or let a WebScrape AI Trigger pick it up when it ends.${lastPoll}`,
+		},
+	);
+}
+
+/** A run that ended but must not feed downstream nodes as if it succeeded. */
+export function runFailure(envelope: ApiEnvelope, maxDrift: number | undefined): string | undefined {
+	const run = envelope.data;
+	const status = statusOf(envelope);
+	const runId = String(run.id ?? run.run_id ?? '');
+	if (status === 'failed' || status === 'cancelled') {
+		const reason = typeof run.error === 'string' && run.error ? run.error : 'no reason given';
+		return `Run "${runId}" ${status}: ${reason}`;
+	}
+	const drift = (run.result as IDataObject | undefined)?.drift;
+	if (maxDrift !== undefined && typeof drift === 'number' && drift > maxDrift) {
+		return `Run "${runId}": the page changed since the recipe was recorded (drift ${drift} is above the allowed ${maxDrift})`;
+	}
+	return undefined;
+}
+
+/** The run object as the API returns it in `data`, plus the balance from the envelope. */
+export function runObject(envelope: ApiEnvelope): IDataObject {
+	const json: IDataObject = { ...envelope.data };
+	if (envelope.credits_remaining !== undefined) json.credits_remaining = envelope.credits_remaining;
+	return json;
+}
+
+/** One n8n item per extracted item, all pages in order, each paired to its input item. */
+export function runItems(
+	envelope: ApiEnvelope,
+	itemIndex: number,
+	includeRunMetadata: boolean,
+): INodeExecutionData[] {
+	const run = envelope.data;
+	const pages = ((run.result as IDataObject | undefined)?.pages ?? []) as IDataObject[];
+	const output: INodeExecutionData[] = [];
+	const pairedItem = { item: itemIndex };
+	for (let page = 0; page < pages.length; page++) {
+		const items = pages[page]?.items;
+		if (!Array.isArray(items)) continue;
+		const meta = includeRunMetadata ? { id: run.id, recipe_id: run.recipe_id, page } : undefined;
+		for (const item of items) {
+			const json: IDataObject =
+				item && typeof item === 'object' && !Array.isArray(item)
+					? (item as IDataObject)
+					: { value: item as IDataObject['value'] };
+			if (meta) json._run = meta;
+			output.push({ json, pairedItem });
+		}
+	}
+	return output;
+}
+
+/** Turns an ended run into output items, or throws the run's failure as an error. */
+export function shapeEndedRun(
+	node: INode,
+	envelope: ApiEnvelope,
+	settings: RunSettings,
+	itemIndex: number,
+): INodeExecutionData[] {
+	const failure = runFailure(envelope, settings.maxDrift);
+	if (failure !== undefined) {
+		if (settings.onRunFailure === 'output') {
+			return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
+		}
+		throw new NodeOperationError(node, `${failure} [item ${itemIndex}]`, {
+			itemIndex,
+			description:
+				'Set the option "On Run Failure" to "Output the Run" to receive failed runs as items instead of an error.',
+		});
+	}
+	if (settings.output === 'run') return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
+	return runItems(envelope, itemIndex, settings.includeRunMetadata);
+}

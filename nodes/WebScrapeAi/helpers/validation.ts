@@ -1,0 +1,55 @@
+import type { INode } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Recipe and run ids are opaque base62 strings. Anything else (a slash, "..", a space) could
+ * change the request path, so it is refused before any request is sent.
+ */
+export function validateId(node: INode, value: unknown, field: string, itemIndex: number): string {
+	const id = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	if (id === '') {
+		throw new NodeOperationError(node, `${field} is empty [item ${itemIndex}]`, {
+			itemIndex,
+			description: `Set "${field}" for this item. Copy it from the webscrape.ai studio or from an earlier node's output.`,
+		});
+	}
+	if (!ID_PATTERN.test(id)) {
+		throw new NodeOperationError(
+			node,
+			`${field} "${id.length > 40 ? `${id.slice(0, 40)}…` : id}" is not a valid ID [item ${itemIndex}]`,
+			{
+				itemIndex,
+				description: `webscrape.ai IDs contain only letters, digits, "-" and "_" (for example m3Yc2tFvN8q).`,
+			},
+		);
+	}
+	return id;
+}
+
+/** Checks a numeric option and names it, so a bad value fails before any request. */
+export function numberOption(
+	node: INode,
+	value: unknown,
+	field: string,
+	itemIndex: number,
+	limits: { min?: number; max?: number; integer?: boolean; minExclusive?: boolean },
+	fallback: number,
+): number {
+	if (value === undefined || value === null || value === '') return fallback;
+	const number = typeof value === 'number' ? value : Number(value);
+	const fail = (rule: string) =>
+		new NodeOperationError(node, `Option "${field}" ${rule} (got ${JSON.stringify(value)}) [item ${itemIndex}]`, {
+			itemIndex,
+		});
+	if (!Number.isFinite(number)) throw fail('must be a number');
+	if (limits.integer && !Number.isInteger(number)) throw fail('must be a whole number');
+	if (limits.min !== undefined) {
+		if (limits.minExclusive ? number <= limits.min : number < limits.min) {
+			throw fail(`must be ${limits.minExclusive ? 'greater than' : 'at least'} ${limits.min}`);
+		}
+	}
+	if (limits.max !== undefined && number > limits.max) throw fail(`must be at most ${limits.max}`);
+	return number;
+}

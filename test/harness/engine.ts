@@ -1,0 +1,424 @@
+/**
+ * Runs workflows containing our nodes through n8n-core's real engine (WorkflowExecute, the hook
+ * and webhook contexts), with the nodes loaded from the built package through its `n8n` section
+ * and credentials resolved the way n8n resolves generic auth.
+ */
+import 'reflect-metadata';
+
+import * as path from 'node:path';
+
+import {
+	ExecutionLifecycleHooks,
+	HookContext,
+	PackageDirectoryLoader,
+	WebhookContext,
+	WorkflowExecute,
+} from 'n8n-core';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentials,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestOptions,
+	INode,
+	INodeExecutionData,
+	INodeProperties,
+	INodeType,
+	INodeTypes,
+	IRun,
+	IRunExecutionData,
+	IWebhookData,
+	IWorkflowExecuteAdditionalData,
+	IVersionedNodeType,
+	Logger,
+} from 'n8n-workflow';
+import {
+	createRunExecutionData,
+	ICredentialsHelper,
+	LoggerProxy,
+	NodeHelpers,
+	Workflow,
+} from 'n8n-workflow';
+
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+export const PACKAGE_NAME = 'n8n-nodes-webscrape-ai';
+export const ACTION_TYPE = `${PACKAGE_NAME}.webScrapeAi`;
+export const TRIGGER_TYPE = `${PACKAGE_NAME}.webScrapeAiTrigger`;
+
+/** Every line n8n's logger received during the suite, to prove no secret reaches a log. */
+export const logLines: string[] = [];
+const capture =
+	(level: string) =>
+	(message: string, meta?: object): void => {
+		logLines.push(`${level} ${message} ${meta ? JSON.stringify(meta) : ''}`);
+	};
+LoggerProxy.init({
+	error: capture('error'),
+	warn: capture('warn'),
+	info: capture('info'),
+	debug: capture('debug'),
+	scoped: () => LoggerProxy as unknown as Logger,
+} as unknown as Logger);
+
+interface LoadedPackage {
+	nodeTypes: INodeTypes;
+	credentialTypes: Record<string, ICredentialType>;
+}
+
+let loaded: Promise<LoadedPackage> | undefined;
+
+/** Loads dist/ through package.json's `n8n` section, as n8n's community-package loader does. */
+export async function loadPackage(): Promise<LoadedPackage> {
+	loaded ??= (async () => {
+		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
+		await loader.loadAll();
+		const byType: Record<string, INodeType | IVersionedNodeType> = {};
+		for (const [name, data] of Object.entries(loader.nodeTypes)) {
+			byType[`${PACKAGE_NAME}.${name}`] = data.type;
+		}
+		const credentialTypes: Record<string, ICredentialType> = {};
+		for (const [name, data] of Object.entries(loader.credentialTypes)) {
+			credentialTypes[name] = data.type;
+		}
+		const nodeTypes: INodeTypes = {
+			getByName: (type) => byType[type],
+			getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(byType[type], version),
+			getKnownTypes: () => ({}),
+		};
+		return { nodeTypes, credentialTypes };
+	})();
+	return await loaded;
+}
+
+/** Resolves a credential's generic `authenticate` block with n8n's expression engine. */
+export class TestCredentialsHelper extends ICredentialsHelper {
+	constructor(
+		private readonly data: ICredentialDataDecryptedObject,
+		private readonly credentialTypes: Record<string, ICredentialType>,
+	) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		typeName: string,
+		requestOptions: IHttpRequestOptions,
+		workflow: Workflow,
+		node: INode,
+	): Promise<IHttpRequestOptions> {
+		const auth = this.credentialTypes[typeName]?.authenticate;
+		if (!auth || typeof auth === 'function') throw new Error(`no generic auth for ${typeName}`);
+		const resolve = (value: unknown) =>
+			workflow.expression.getSimpleParameterValue(
+				node,
+				value as string,
+				'internal',
+				{ $credentials: credentials },
+				undefined,
+				'',
+			);
+		for (const [target, values] of Object.entries(auth.properties)) {
+			const bucket = ((requestOptions as unknown as IDataObject)[target] ?? {}) as IDataObject;
+			for (const [key, value] of Object.entries(values as IDataObject)) {
+				bucket[key] = resolve(value) as IDataObject[string];
+			}
+			(requestOptions as unknown as IDataObject)[target] = bucket;
+		}
+		return requestOptions;
+	}
+
+	async preAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('not used');
+	}
+
+	async getDecrypted(): Promise<ICredentialDataDecryptedObject> {
+		return { ...this.data };
+	}
+
+	async updateCredentials(): Promise<void> {}
+
+	async updateCredentialsOauthTokenData(): Promise<void> {}
+
+	getCredentialsProperties(): INodeProperties[] {
+		return [];
+	}
+}
+
+export interface CredentialData {
+	apiKey: string;
+	baseUrl: string;
+	webhookHeaderName?: string;
+	webhookHeaderValue?: string;
+}
+
+export function additionalDataFor(
+	credentials: CredentialData,
+	credentialTypes: Record<string, ICredentialType>,
+	hooks?: ExecutionLifecycleHooks,
+): IWorkflowExecuteAdditionalData {
+	return {
+		executionId: 'test-execution',
+		hooks,
+		credentialsHelper: new TestCredentialsHelper(
+			{ webhookHeaderName: 'Authorization', webhookHeaderValue: '', ...credentials },
+			credentialTypes,
+		),
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		instanceBaseUrl: 'http://127.0.0.1:5678/',
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		variables: {},
+		currentNodeParameters: undefined,
+		userId: 'test-user',
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
+export interface ActionRun {
+	/** The node's outputs: [main] or [main, error] with the error output on. */
+	outputs: INodeExecutionData[][];
+	/** The node's error, when the run failed. */
+	error?: Error & { description?: string; context?: IDataObject };
+	status: string;
+	run: IRun;
+}
+
+export interface ActionOptions {
+	credentials: CredentialData;
+	onError?: 'stopWorkflow' | 'continueRegularOutput' | 'continueErrorOutput';
+	/** Cancels the execution this many ms after it starts. */
+	cancelAfterMs?: number;
+}
+
+/** Runs the action node with `parameters` on `items` and returns what n8n recorded. */
+export async function runAction(
+	parameters: IDataObject,
+	items: IDataObject[],
+	options: ActionOptions,
+): Promise<ActionRun> {
+	const { nodeTypes, credentialTypes } = await loadPackage();
+	const node: INode = {
+		id: 'action-node',
+		name: 'WebScrape AI',
+		type: ACTION_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: parameters as INode['parameters'],
+		credentials: { webScrapeAiApi: { id: 'cred-1', name: 'WebScrape AI account' } },
+		...(options.onError ? { onError: options.onError } : {}),
+	};
+	const workflow = new Workflow({
+		id: 'test-workflow',
+		name: 'test',
+		nodes: [node],
+		connections: {},
+		active: false,
+		nodeTypes,
+		staticData: {},
+	});
+	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
+		id: 'test-workflow',
+		name: 'test',
+		nodes: [node],
+		connections: {},
+		active: false,
+		settings: {},
+		createdAt: new Date(),
+		updatedAt: new Date(),
+	} as never);
+	let finished: IRun | undefined;
+	hooks.addHandler('workflowExecuteAfter', (run: IRun) => {
+		finished = run;
+	});
+	const additionalData = additionalDataFor(options.credentials, credentialTypes, hooks);
+	const runData: IRunExecutionData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [
+				{
+					node,
+					data: { main: [items.map((json) => ({ json }))] },
+					source: null,
+				},
+			],
+		},
+	});
+	const execution = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(
+		workflow,
+	);
+	if (options.cancelAfterMs !== undefined) {
+		setTimeout(() => execution.cancel(), options.cancelAfterMs);
+	}
+	const returned = await execution;
+	const run = finished ?? returned;
+	const nodeRun = run.data.resultData.runData[node.name]?.[0];
+	return {
+		outputs: (nodeRun?.data?.main ?? []).map((output) => output ?? []) as INodeExecutionData[][],
+		error: (nodeRun?.error ?? run.data.resultData.error) as ActionRun['error'],
+		status: run.status,
+		run,
+	};
+}
+
+// ---- trigger --------------------------------------------------------------------------------
+
+export interface TriggerSetup {
+	workflow: Workflow;
+	node: INode;
+	additionalData: IWorkflowExecuteAdditionalData;
+	webhookData: IWebhookData;
+}
+
+/** One active trigger workflow; static data persists across deliveries, as in n8n. */
+export async function setUpTrigger(
+	parameters: IDataObject,
+	credentials: CredentialData,
+): Promise<TriggerSetup> {
+	const { nodeTypes, credentialTypes } = await loadPackage();
+	const node: INode = {
+		id: 'trigger-node',
+		name: 'WebScrape AI Trigger',
+		type: TRIGGER_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		webhookId: 'c0ffee00-0000-4000-8000-000000000001',
+		parameters: parameters as INode['parameters'],
+		credentials: { webScrapeAiApi: { id: 'cred-1', name: 'WebScrape AI account' } },
+	};
+	const workflow = new Workflow({
+		id: 'trigger-workflow',
+		name: 'trigger',
+		nodes: [node],
+		connections: {},
+		active: true,
+		nodeTypes,
+		staticData: {},
+	});
+	const additionalData = additionalDataFor(credentials, credentialTypes);
+	const webhookData = {
+		httpMethod: 'POST',
+		node: node.name,
+		path: 'webhook',
+		webhookDescription: { name: 'default', httpMethod: 'POST', path: 'webhook' },
+		workflowId: workflow.id,
+		workflowExecuteAdditionalData: additionalData,
+		webhookId: node.webhookId,
+	} as unknown as IWebhookData;
+	return { workflow, node, additionalData, webhookData };
+}
+
+/** Calls a webhook lifecycle method (checkExists, create, delete) as n8n does on activation. */
+export async function callLifecycle(
+	setup: TriggerSetup,
+	method: 'checkExists' | 'create' | 'delete',
+): Promise<boolean> {
+	const nodeType = setup.workflow.nodeTypes.getByNameAndVersion(setup.node.type, 1) as INodeType;
+	const context = new HookContext(
+		setup.workflow,
+		setup.node,
+		setup.additionalData,
+		'trigger',
+		'activate',
+		setup.webhookData,
+	);
+	return await nodeType.webhookMethods!.default![method]!.call(context);
+}
+
+export interface DeliveryResult {
+	/** What the sender got back. */
+	status: number;
+	body: unknown;
+	/** The items the workflow would start with, or undefined when no execution starts. */
+	emitted?: INodeExecutionData[];
+}
+
+/** Hands one HTTP request to the trigger's webhook() through n8n-core's WebhookContext. */
+export async function deliver(
+	setup: TriggerSetup,
+	request: { body: unknown; headers?: Record<string, string>; rawBody?: string },
+): Promise<DeliveryResult> {
+	const nodeType = setup.workflow.nodeTypes.getByNameAndVersion(setup.node.type, 1) as INodeType;
+	let status = 200;
+	let body: unknown;
+	const httpResponse = {
+		status(code: number) {
+			status = code;
+			return httpResponse;
+		},
+		json(value: unknown) {
+			body = value;
+			return httpResponse;
+		},
+		send(value: unknown) {
+			body = value;
+			return httpResponse;
+		},
+		end(value?: unknown) {
+			if (value !== undefined) body = value;
+			return httpResponse;
+		},
+		setHeader() {
+			return httpResponse;
+		},
+		headersSent: false,
+	};
+	const headers: Record<string, string> = { 'content-type': 'application/json' };
+	for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+	const additionalData = {
+		...setup.additionalData,
+		httpRequest: {
+			body: request.body,
+			headers,
+			query: {},
+			params: {},
+			method: 'POST',
+			rawBody: Buffer.from(request.rawBody ?? JSON.stringify(request.body ?? null)),
+		},
+		httpResponse,
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const context = new WebhookContext(
+		setup.workflow,
+		setup.node,
+		additionalData,
+		'webhook',
+		setup.webhookData,
+		[],
+		null,
+	);
+	const response = await nodeType.webhook!.call(context);
+	if (response.noWebhookResponse !== true && body === undefined && response.webhookResponse !== undefined) {
+		body = response.webhookResponse;
+	}
+	const emitted = response.workflowData?.[0];
+	return { status, body, emitted };
+}
+
+/** Serialises anything the user could see, to search it for secrets. */
+export function visible(value: unknown): string {
+	const seen = new WeakSet<object>();
+	return JSON.stringify(value, (_key, inner: unknown) => {
+		if (inner instanceof Error) {
+			const error = inner as Error & IDataObject;
+			return {
+				...error,
+				message: error.message,
+				stack: error.stack,
+				description: error.description,
+				cause: error.cause,
+			};
+		}
+		if (inner && typeof inner === 'object') {
+			if (seen.has(inner)) return '[circular]';
+			seen.add(inner);
+		}
+		return inner;
+	});
+}

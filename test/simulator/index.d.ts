@@ -1,0 +1,100 @@
+/* Types of the JavaScript simulator, for the TypeScript tests. */
+export declare const TEST_KEY: string;
+
+export interface LogEntry {
+	at: number;
+	t: number;
+	method: string;
+	path: string;
+	route: 'dispatch' | 'run' | 'usage' | 'scrape' | 'extract' | 'unknown';
+	id?: string;
+	keyValid: boolean;
+	contentType?: string;
+	body?: any;
+	status?: number | 'reset';
+	fault?: string;
+	runId?: string;
+}
+
+export interface FaultSpec {
+	route?: LogEntry['route'] | '*';
+	times?: number;
+	type: 'status' | 'rate_limited' | 'reset-before' | 'reset-after' | 'slow' | 'malformed' | 'html' | 'plain401';
+	status?: number;
+	code?: string;
+	message?: string;
+	details?: Record<string, unknown>;
+	reason?: 'rate_limit_per_min' | 'max_concurrent_requests' | 'sb_runs_per_month';
+	retryAfter?: number | string;
+	delayMs?: number;
+}
+
+export interface RecipeSpec {
+	pages?: number;
+	itemsPerPage?: number;
+	durationMs?: number;
+	outcome?: 'completed' | 'failed' | 'cancelled';
+	error?: string;
+	drift?: number;
+	warnings?: string[];
+	queuedMs?: number;
+	item?: (page: number, index: number) => unknown;
+	webhook?: {
+		url: string;
+		headers?: Record<string, string>;
+		events?: string[];
+		eventStyle?: 'plain' | 'prefixed';
+	};
+}
+
+export interface Account {
+	credits: number;
+	runsUsed30d: number;
+	runsCap: number;
+	pagesPerRunCap: number;
+	revoked: boolean;
+}
+
+export interface SimRun {
+	id: string;
+	recipeId: string;
+	createdAt: number;
+	endsAt: number;
+	outcome: string;
+	pages: number;
+	itemsPerPage: number;
+}
+
+export interface Delivery {
+	runId: string;
+	url: string;
+	payload: any;
+	status?: number;
+	responseBody?: string;
+	error?: string;
+}
+
+export declare class Simulator {
+	constructor(options?: { timeScale?: number; seed?: number });
+	baseUrl: string;
+	origin: string;
+	port: number;
+	runs: Map<string, SimRun>;
+	log: LogEntry[];
+	deliveries: Delivery[];
+	addKey(key: string, account?: Partial<Account>): Account;
+	account(key?: string): Account;
+	revokeKey(key: string): void;
+	addRecipe(id: string, spec?: RecipeSpec): RecipeSpec;
+	fault(spec: FaultSpec): void;
+	faultRandomly(rate: number, kinds?: string[]): void;
+	start(port?: number): Promise<string>;
+	stop(): Promise<void>;
+	requests(route?: LogEntry['route']): LogEntry[];
+	maxConcurrentRuns(): number;
+	runsOverlapped(): boolean;
+	clearLog(): void;
+	deliver(runId: string, options?: { style?: 'plain' | 'prefixed'; url?: string; headers?: Record<string, string>; payload?: unknown }): Promise<void>;
+	deliveriesSettled(): Promise<void>;
+	webhookPayload(run: SimRun, style?: 'plain' | 'prefixed'): any;
+}
