@@ -119,7 +119,7 @@ describe('Recipe → Run', () => {
 		]);
 	});
 
-	test('spaces around a recipe ID are trimmed, and polls go to the base URL's host, not to poll_url', async () => {
+	test('spaces around a recipe ID are trimmed, and polls go to the base URL host, not to poll_url', async () => {
 		api.sim.addRecipe('with-dash_and_underscore', { durationMs: 300 });
 		api.sim.clearLog();
 		const { error } = await api.run({

@@ -119,11 +119,15 @@ export function cancelSignalOf(context: ApiContext): AbortSignal | undefined {
 		: undefined;
 }
 
+const ERROR_CODE = /^(E[A-Z_]+|ERR_[A-Z_]+)$/;
+
+/** Finds the Node.js error code in the error n8n wraps around a failed request. */
 function networkCodeOf(error: unknown): string {
-	let current = error as { code?: unknown; cause?: unknown } | undefined;
+	let current = error as { code?: unknown; httpCode?: unknown; cause?: unknown } | undefined;
 	for (let depth = 0; current && depth < 5; depth++) {
-		if (typeof current.code === 'string' && /^(E[A-Z_]+|ERR_[A-Z_]+)$/.test(current.code)) {
-			return current.code;
+		// NodeApiError keeps axios' code as its httpCode; the original error may be in cause.
+		for (const candidate of [current.code, current.httpCode]) {
+			if (typeof candidate === 'string' && ERROR_CODE.test(candidate)) return candidate;
 		}
 		current = current.cause as typeof current;
 	}

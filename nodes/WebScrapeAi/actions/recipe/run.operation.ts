@@ -56,7 +56,7 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
 	const continueOnFail = this.continueOnFail();
-	const outcomes: Array<ItemOutcome | undefined> = [];
+	const outcomes: Array<ItemOutcome | undefined> = items.map(() => undefined);
 	const prepared: Array<PreparedRun | undefined> = [];
 
 	// Every item is checked before any run starts, so a bad item never leaves half a batch behind.

@@ -54,7 +54,7 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	const outcomes: Array<ItemOutcome | undefined> = [];
+	const outcomes: Array<ItemOutcome | undefined> = items.map(() => undefined);
 	const prepared: Array<PreparedGet | undefined> = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
