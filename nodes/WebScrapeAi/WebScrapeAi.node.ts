@@ -1,10 +1,25 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { nodeDescription } from './actions/node.description';
+import { properties } from './actions/properties';
 import { router } from './actions/router';
 
 export class WebScrapeAi implements INodeType {
-	description: INodeTypeDescription = nodeDescription;
+	description: INodeTypeDescription = {
+		displayName: 'WebScrape AI',
+		name: 'webScrapeAi',
+		icon: { light: 'file:webscrapeai.svg', dark: 'file:webscrapeai.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: 'Run webscrape.ai SmartBrowse recipes, scrape pages and extract data with AI',
+		defaults: { name: 'WebScrape AI' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'webScrapeAiApi', required: true }],
+		properties,
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -26,7 +26,8 @@ export async function forEachConcurrently(
 
 type NodeError = NodeApiError | NodeOperationError;
 
-function asNodeError(this: IExecuteFunctions, error: unknown, itemIndex: number): NodeError {
+/** n8n's own error types pass through; anything else is wrapped so n8n shows it properly. */
+export function asNodeError(this: IExecuteFunctions, error: unknown, itemIndex?: number): NodeError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
 }
@@ -42,6 +43,30 @@ export function errorItem(
 	const json: IDataObject = { error: nodeError.message };
 	if (nodeError.description) json.description = nodeError.description;
 	return { json: { ...json, ...extra }, error: nodeError, pairedItem: { item: itemIndex } };
+}
+
+/**
+ * Reads and checks every item's parameters before anything is sent, so a bad item never leaves
+ * half a batch behind. With continue-on-fail a bad item becomes that item's error outcome.
+ */
+export function prepareItems<T>(
+	context: IExecuteFunctions,
+	count: number,
+	prepare: (itemIndex: number) => T,
+): { prepared: Array<T | undefined>; outcomes: Array<ItemOutcome | undefined> } {
+	const prepared: Array<T | undefined> = [];
+	const outcomes: Array<ItemOutcome | undefined> = [];
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+		try {
+			prepared.push(prepare(itemIndex));
+			outcomes.push(undefined);
+		} catch (error) {
+			if (!context.continueOnFail()) throw asNodeError.call(context, error, itemIndex);
+			prepared.push(undefined);
+			outcomes.push({ error });
+		}
+	}
+	return { prepared, outcomes };
 }
 
 /** Per-item outcome of a batch: output items, or the error the item ended with. */

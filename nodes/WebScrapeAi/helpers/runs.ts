@@ -139,7 +139,7 @@ export async function waitForRun(
 			lastStatus = statusOf(envelope);
 			lastError = undefined;
 		} catch (error) {
-			if (!isTransient(error)) throw error;
+			if (!isTransient(error)) throw error as NodeOperationError;
 			lastError = error as Error;
 		}
 		const remaining = deadline - Date.now();

@@ -1,8 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { ItemOutcome } from '../../helpers/batch';
-import { executeBatch } from '../../helpers/batch';
+import { executeBatch, prepareItems } from '../../helpers/batch';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
 import { validateId } from '../../helpers/validation';
@@ -56,20 +55,10 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
 	const continueOnFail = this.continueOnFail();
-	const outcomes: Array<ItemOutcome | undefined> = items.map(() => undefined);
-	const prepared: Array<PreparedRun | undefined> = [];
-
-	// Every item is checked before any run starts, so a bad item never leaves half a batch behind.
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const recipeId = validateId(node, this.getNodeParameter('recipeId', itemIndex), 'Recipe ID', itemIndex);
-			prepared[itemIndex] = { recipeId, settings: readRunSettings.call(this, itemIndex, true) };
-			outcomes[itemIndex] = undefined;
-		} catch (error) {
-			if (!continueOnFail) throw error;
-			outcomes[itemIndex] = { error };
-		}
-	}
+	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => ({
+		recipeId: validateId(node, this.getNodeParameter('recipeId', itemIndex), 'Recipe ID', itemIndex),
+		settings: readRunSettings.call(this, itemIndex, true),
+	}));
 
 	const valid = prepared.filter((run): run is PreparedRun => run !== undefined);
 	if (valid.length === 0) return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });

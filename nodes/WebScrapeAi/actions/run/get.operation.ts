@@ -1,7 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { ItemOutcome } from '../../helpers/batch';
-import { executeBatch } from '../../helpers/batch';
+import { executeBatch, prepareItems } from '../../helpers/batch';
 import type { RunSettings } from '../../helpers/runs';
 import {
 	isTerminal,
@@ -43,36 +42,24 @@ export const description: INodeProperties[] = [
 	runOptionsField(show, false),
 ];
 
-interface PreparedGet {
-	runId: string;
-	settings: RunSettings;
-}
-
 /** Fetches one run per input item, optionally waiting for each to end. */
 export async function execute(
 	this: IExecuteFunctions,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	const outcomes: Array<ItemOutcome | undefined> = items.map(() => undefined);
-	const prepared: Array<PreparedGet | undefined> = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const runId = validateId(node, this.getNodeParameter('runId', itemIndex), 'Run ID', itemIndex);
-			const settings = readRunSettings.call(this, itemIndex, false);
-			settings.output = this.getNodeParameter('output', itemIndex, 'items') as RunSettings['output'];
-			prepared[itemIndex] = { runId, settings };
-		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			outcomes[itemIndex] = { error };
-		}
-	}
+	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
+		const runId = validateId(node, this.getNodeParameter('runId', itemIndex), 'Run ID', itemIndex);
+		const settings = readRunSettings.call(this, itemIndex, false);
+		settings.output = this.getNodeParameter('output', itemIndex, 'items') as RunSettings['output'];
+		return { runId, settings };
+	});
 
 	return await executeBatch.call(
 		this,
 		outcomes,
 		async (itemIndex, stop) => {
-			const { runId, settings } = prepared[itemIndex] as PreparedGet;
+			const { runId, settings } = prepared[itemIndex]!;
 			const envelope = settings.waitForCompletion
 				? await waitForRun.call(this, runId, settings, {
 						itemIndex,

@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { errorItem } from '../../helpers/batch';
+import { asNodeError, errorItem } from '../../helpers/batch';
 import { apiRequest } from '../../transport';
 
 export const description: INodeProperties[] = [];
@@ -23,7 +23,7 @@ export async function execute(
 		const json = { ...usage.data, credits_remaining: usage.credits_remaining };
 		return items.map((_item, itemIndex) => ({ json: { ...json }, pairedItem: { item: itemIndex } }));
 	} catch (error) {
-		if (!this.continueOnFail()) throw error;
+		if (!this.continueOnFail()) throw asNodeError.call(this, error);
 		return items.map((_item, itemIndex) => errorItem.call(this, error, itemIndex));
 	}
 }

@@ -1,5 +1,4 @@
-import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
+import type { INodeProperties } from 'n8n-workflow';
 
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
@@ -76,24 +75,11 @@ const operationFields: INodeProperties[] = [
 	},
 ];
 
-export const nodeDescription: INodeTypeDescription = {
-	displayName: 'WebScrape AI',
-	name: 'webScrapeAi',
-	icon: { light: 'file:webscrapeai.svg', dark: 'file:webscrapeai.dark.svg' },
-	group: ['transform'],
-	version: 1,
-	subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-	description: 'Run webscrape.ai SmartBrowse recipes and get their extracted rows',
-	defaults: { name: 'WebScrape AI' },
-	usableAsTool: true,
-	inputs: [NodeConnectionTypes.Main],
-	outputs: [NodeConnectionTypes.Main],
-	credentials: [{ name: 'webScrapeAiApi', required: true }],
-	properties: [
-		resourceField,
-		...operationFields,
-		...recipeRun.description,
-		...runGet.description,
-		...usageGet.description,
-	],
-};
+/** Every parameter of the node, in the order the editor shows them. */
+export const properties: INodeProperties[] = [
+	resourceField,
+	...operationFields,
+	...recipeRun.description,
+	...runGet.description,
+	...usageGet.description,
+];
