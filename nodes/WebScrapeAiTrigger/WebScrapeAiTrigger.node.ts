@@ -1,0 +1,64 @@
+import type {
+	IHookFunctions,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { apiRequest } from '../WebScrapeAi/transport';
+import { handleDelivery } from './delivery';
+import { properties } from './properties';
+
+export class WebScrapeAiTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'WebScrape AI Trigger',
+		name: 'webScrapeAiTrigger',
+		icon: { light: 'file:webscrapeai.svg', dark: 'file:webscrapeai.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"on " + $parameter["events"].join(", ")}}',
+		description: 'Starts the workflow when a webscrape.ai SmartBrowse run completes, fails or is cancelled',
+		defaults: { name: 'WebScrape AI Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'webScrapeAiApi', required: true }],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				path: 'webhook',
+			},
+		],
+		properties,
+	};
+
+	// webscrape.ai has no API to register webhooks (the user pastes the URL into the studio), so
+	// the lifecycle is local; activation still proves the key works.
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return false;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				await apiRequest.call(this, {
+					method: 'GET',
+					path: '/smartbrowse/usage',
+					kind: 'read',
+					subject: { kind: 'usage' },
+					deadline: Date.now() + 20_000,
+				});
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		return await handleDelivery.call(this);
+	}
+}

@@ -1,0 +1,153 @@
+import { createHash, timingSafeEqual } from 'crypto';
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { runItems } from '../WebScrapeAi/helpers/runs';
+import type { ApiEnvelope } from '../WebScrapeAi/transport';
+import { apiRequest, CREDENTIAL_TYPE } from '../WebScrapeAi/transport';
+import { EVENTS, type RunEvent } from './properties';
+
+/** How many (run, event) keys the dedupe memory keeps; the oldest are dropped first. */
+export const DEDUPE_CAPACITY = 5000;
+const RUN_FETCH_BUDGET_MS = 20_000;
+
+interface DedupeMemory {
+	/** Keys in arrival order, oldest first. */
+	keys: string[];
+}
+
+function answer(context: IWebhookFunctions, status: number, body: IDataObject): IWebhookResponseData {
+	const response = context.getResponseObject();
+	response.status(status).json(body);
+	return { noWebhookResponse: true };
+}
+
+/** Compares in constant time, whatever the lengths, so a wrong guess reveals nothing. */
+function sameSecret(received: string, expected: string): boolean {
+	const a = createHash('sha256').update(received).digest();
+	const b = createHash('sha256').update(expected).digest();
+	return timingSafeEqual(a, b);
+}
+
+function normaliseEvent(value: string): RunEvent | undefined {
+	const name = value.startsWith('smartbrowse.') ? value.slice('smartbrowse.'.length) : value;
+	return (EVENTS as readonly string[]).includes(name) ? (name as RunEvent) : undefined;
+}
+
+function parsedBody(context: IWebhookFunctions): IDataObject | undefined {
+	let body: unknown = context.getBodyData();
+	if (typeof body === 'string') {
+		try {
+			body = JSON.parse(body);
+		} catch {
+			return undefined;
+		}
+	}
+	if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+	return body as IDataObject;
+}
+
+function memoryOf(context: IWebhookFunctions): DedupeMemory {
+	const staticData = context.getWorkflowStaticData('node');
+	if (!Array.isArray(staticData.deliveries)) staticData.deliveries = [];
+	return { keys: staticData.deliveries as string[] };
+}
+
+function remember(memory: DedupeMemory | undefined, key: string): void {
+	if (!memory) return;
+	memory.keys.push(key);
+	if (memory.keys.length > DEDUPE_CAPACITY) memory.keys.splice(0, memory.keys.length - DEDUPE_CAPACITY);
+}
+
+function forget(memory: DedupeMemory | undefined, key: string): void {
+	const index = memory ? memory.keys.lastIndexOf(key) : -1;
+	if (index >= 0) memory!.keys.splice(index, 1);
+}
+
+/**
+ * Handles one delivery: checks the header, the body, the filters and the dedupe memory, then
+ * (optionally) confirms the run with webscrape.ai before starting the workflow.
+ */
+export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const credentials = await this.getCredentials(CREDENTIAL_TYPE);
+	const expectedValue = String(credentials.webhookHeaderValue ?? '');
+	if (expectedValue !== '') {
+		const headerName = String(credentials.webhookHeaderName || 'Authorization').toLowerCase();
+		const received = this.getHeaderData()[headerName];
+		const value = Array.isArray(received) ? received[0] : received;
+		if (typeof value !== 'string' || !sameSecret(value, expectedValue)) {
+			return answer(this, 401, { error: 'Unauthorized' });
+		}
+	}
+
+	const body = parsedBody(this);
+	if (!body || typeof body.run_id !== 'string' || body.run_id === '' || typeof body.event !== 'string') {
+		return answer(this, 400, {
+			error: 'Expected a JSON object with string "run_id" and "event", as webscrape.ai sends',
+		});
+	}
+	const runId = body.run_id;
+	const event = normaliseEvent(body.event);
+	const events = this.getNodeParameter('events', []) as string[];
+	if (!event || !events.includes(event)) return answer(this, 200, { received: true, started: false });
+
+	const recipeFilter = String(this.getNodeParameter('recipeIds', '') ?? '')
+		.split(',')
+		.map((id) => id.trim())
+		.filter((id) => id !== '');
+	if (recipeFilter.length > 0 && !recipeFilter.includes(String(body.recipe_id ?? ''))) {
+		return answer(this, 200, { received: true, started: false });
+	}
+
+	const dedupe = (this.getNodeParameter('options.dedupe', true) as boolean) !== false;
+	const key = `${runId}:${event}`;
+	const memory = dedupe ? memoryOf(this) : undefined;
+	if (memory?.keys.includes(key)) return answer(this, 200, { received: true, started: false });
+	// Claimed before the run is fetched, so a repeat arriving meanwhile is not emitted twice.
+	remember(memory, key);
+
+	const fetchRunDetails = this.getNodeParameter('fetchRunDetails', true) as boolean;
+	let items: INodeExecutionData[];
+	if (fetchRunDetails) {
+		let run: ApiEnvelope;
+		try {
+			run = await apiRequest.call(this, {
+				method: 'GET',
+				path: `/smartbrowse/runs/${encodeURIComponent(runId)}`,
+				kind: 'read',
+				subject: { kind: 'run', id: runId },
+				deadline: Date.now() + RUN_FETCH_BUDGET_MS,
+			});
+		} catch (error) {
+			// An unknown run (forged or of another account) starts nothing; anything else means we
+			// could not check, so ask the sender to deliver again later.
+			forget(memory, key);
+			if ((error as { httpCode?: string | null }).httpCode === '404') {
+				return answer(this, 200, { received: true, started: false });
+			}
+			return answer(this, 503, { error: 'Could not confirm the run with webscrape.ai; try again later' });
+		}
+		if (run.data.run_status !== event) {
+			forget(memory, key);
+			return answer(this, 200, { received: true, started: false });
+		}
+		items = shapeRun(this, run, event, body);
+	} else {
+		items = [{ json: { ...body, event } }];
+	}
+
+	return { workflowData: [items] };
+}
+
+function shapeRun(
+	context: IWebhookFunctions,
+	run: ApiEnvelope,
+	event: RunEvent,
+	delivery: IDataObject,
+): INodeExecutionData[] {
+	const output = context.getNodeParameter('output', 'run') as string;
+	if (output === 'items' && event === 'completed') {
+		const rows = runItems(run, 0, false).map(({ json }) => ({ json }));
+		if (rows.length > 0) return rows;
+	}
+	return [{ json: { ...run.data, event, timestamp: delivery.timestamp ?? null } }];
+}

@@ -1,0 +1,246 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { INodeExecutionData } from 'n8n-workflow';
+import { request } from 'undici';
+
+import type { TriggerSetup } from '../harness/engine';
+import { callLifecycle, deliver, setUpTrigger, visible } from '../harness/engine';
+import { TEST_KEY, expectNoSecret, sleepMs } from '../helpers';
+import { Simulator } from '../simulator';
+
+const HEADER_SECRET = 'Bearer hook-secret-0123456789';
+let sim: Simulator;
+let baseUrl: string;
+const seen: unknown[] = [];
+
+beforeAll(async () => {
+	sim = new Simulator();
+	baseUrl = await sim.start();
+	sim.addRecipe('hooked1', { durationMs: 200, pages: 2, itemsPerPage: 3 });
+	sim.addRecipe('hookedFail', { durationMs: 200, outcome: 'failed', error: 'login form not found' });
+	sim.addRecipe('other1', { durationMs: 200 });
+});
+afterAll(async () => await sim.stop());
+
+async function dispatchRun(recipeId: string): Promise<string> {
+	const response = await request(`${baseUrl}/smartbrowse/recipes/${recipeId}/run`, {
+		method: 'POST',
+		headers: { 'x-api-key': TEST_KEY },
+	});
+	const body = (await response.body.json()) as { data: { run_id: string } };
+	return body.data.run_id;
+}
+
+async function finishedRun(recipeId: string): Promise<string> {
+	const runId = await dispatchRun(recipeId);
+	await sleepMs(300);
+	return runId;
+}
+
+function payloadOf(runId: string, style: 'plain' | 'prefixed' = 'plain') {
+	return sim.webhookPayload(sim.runs.get(runId)!, style);
+}
+
+async function trigger(parameters: object = {}, credentials: object = {}): Promise<TriggerSetup> {
+	return await setUpTrigger(
+		{ events: ['completed', 'failed'], fetchRunDetails: true, output: 'run', ...parameters },
+		{ apiKey: TEST_KEY, baseUrl, ...credentials },
+	);
+}
+
+async function send(setup: TriggerSetup, body: unknown, headers: Record<string, string> = {}) {
+	const result = await deliver(setup, { body, headers });
+	seen.push(result);
+	return result;
+}
+
+describe('WebScrape AI Trigger', () => {
+	test('end to end: the simulator POSTs a finished run over HTTP and the workflow gets the run with its items', async () => {
+		const setup = await trigger();
+		const emitted: INodeExecutionData[][] = [];
+		const statuses: number[] = [];
+		const listener = http.createServer((req, res) => {
+			const chunks: Buffer[] = [];
+			req.on('data', (chunk: Buffer) => chunks.push(chunk));
+			req.on('end', async () => {
+				const raw = Buffer.concat(chunks).toString('utf8');
+				const result = await deliver(setup, {
+					body: JSON.parse(raw),
+					rawBody: raw,
+					headers: req.headers as Record<string, string>,
+				});
+				if (result.emitted) emitted.push(result.emitted);
+				statuses.push(result.status);
+				res.writeHead(result.status, { 'content-type': 'application/json' });
+				res.end(JSON.stringify(result.body ?? { message: 'Workflow was started' }));
+			});
+		});
+		await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+		const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/webhook/abc/webhook`;
+		sim.addRecipe('e2eHooked', { durationMs: 300, pages: 2, itemsPerPage: 2, webhook: { url, eventStyle: 'prefixed' } });
+		try {
+			const runId = await dispatchRun('e2eHooked');
+			for (let i = 0; i < 50 && emitted.length === 0; i++) await sleepMs(100);
+			await sim.deliveriesSettled();
+			expect(statuses).toEqual([200]);
+			expect(emitted).toHaveLength(1);
+			const run = emitted[0][0].json as any;
+			expect(run).toMatchObject({ id: runId, run_status: 'completed', event: 'completed' });
+			expect(run.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+			expect(run.result.pages.map((page: any) => page.items.length)).toEqual([2, 2]);
+			expect(sim.deliveries.filter((d) => d.runId === runId)[0].status).toBe(200);
+		} finally {
+			await new Promise((resolve) => listener.close(resolve));
+		}
+	});
+
+	test('both event-name styles count, and the output says "completed"', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		const plain = await send(setup, payloadOf(runId, 'plain'));
+		const other = await finishedRun('hooked1');
+		const prefixed = await send(setup, payloadOf(other, 'prefixed'));
+		expect(plain.emitted?.[0].json.event).toBe('completed');
+		expect(prefixed.emitted?.[0].json.event).toBe('completed');
+	});
+
+	test('the events filter passes and blocks', async () => {
+		const onlyCompleted = await trigger({ events: ['completed'] });
+		const failedRun = await finishedRun('hookedFail');
+		const blocked = await send(onlyCompleted, payloadOf(failedRun, 'prefixed'));
+		expect(blocked.status).toBe(200);
+		expect(blocked.emitted).toBeUndefined();
+		const withFailed = await trigger({ events: ['failed'] });
+		const passed = await send(withFailed, payloadOf(failedRun, 'prefixed'));
+		expect(passed.emitted?.[0].json).toMatchObject({ run_status: 'failed', event: 'failed', error: 'login form not found' });
+	});
+
+	test('the recipe filter passes and blocks', async () => {
+		const setup = await trigger({ recipeIds: ' hooked1 , somethingElse' });
+		const mine = await finishedRun('hooked1');
+		const theirs = await finishedRun('other1');
+		expect((await send(setup, payloadOf(mine))).emitted).toHaveLength(1);
+		const blocked = await send(setup, payloadOf(theirs));
+		expect(blocked.status).toBe(200);
+		expect(blocked.emitted).toBeUndefined();
+	});
+
+	test('header check: missing → 401, wrong → 401, right (name in another case) → emitted', async () => {
+		const credentials = { webhookHeaderName: 'X-Webhook-Token', webhookHeaderValue: HEADER_SECRET };
+		const setup = await trigger({}, credentials);
+		const runId = await finishedRun('hooked1');
+		const missing = await send(setup, payloadOf(runId));
+		expect([missing.status, missing.emitted]).toEqual([401, undefined]);
+		const wrong = await send(setup, payloadOf(runId), { 'X-Webhook-Token': 'Bearer guess' });
+		expect([wrong.status, wrong.emitted]).toEqual([401, undefined]);
+		const right = await send(setup, payloadOf(runId), { 'x-webhook-TOKEN': HEADER_SECRET });
+		expect(right.status).toBe(200);
+		expect(right.emitted).toHaveLength(1);
+		expect(visible([missing, wrong])).not.toContain(HEADER_SECRET);
+	});
+
+	test('dedupe: the same delivery twice → one emission, memory carried in static data', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		const first = await send(setup, payloadOf(runId));
+		const second = await send(setup, payloadOf(runId, 'prefixed'));
+		expect(first.emitted).toHaveLength(1);
+		expect(second.status).toBe(200);
+		expect(second.emitted).toBeUndefined();
+		expect((setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([`${runId}:completed`]);
+		// Turned off, repeats start the workflow again.
+		const noDedupe = await trigger({ options: { dedupe: false } });
+		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
+		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
+	});
+
+	test('dedupe memory is bounded: past the bound the oldest key is forgotten', async () => {
+		const { DEDUPE_CAPACITY } = await import('../../dist/nodes/WebScrapeAiTrigger/delivery');
+		const setup = await trigger({ fetchRunDetails: false });
+		const body = (n: number) => ({ event: 'completed', run_id: `run${n}`, recipe_id: 'hooked1', timestamp: '2026-05-21T17:04:12Z' });
+		for (let n = 0; n <= DEDUPE_CAPACITY; n++) await deliver(setup, { body: body(n) });
+		const keys = (setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries as string[];
+		expect(keys).toHaveLength(DEDUPE_CAPACITY);
+		expect(keys[0]).toBe('run1:completed');
+		expect((await deliver(setup, { body: body(0) })).emitted).toHaveLength(1);
+		expect((await deliver(setup, { body: body(DEDUPE_CAPACITY) })).emitted).toBeUndefined();
+	});
+
+	test('a forged run (404 from the API) emits nothing', async () => {
+		const setup = await trigger();
+		const forged = { event: 'completed', run_id: 'forgedRun01', recipe_id: 'hooked1', timestamp: '2026-05-21T17:04:12Z' };
+		const result = await send(setup, forged);
+		expect(result.status).toBe(200);
+		expect(result.emitted).toBeUndefined();
+	});
+
+	test('a status mismatch (delivery says failed, the run completed) emits nothing', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		const result = await send(setup, { ...payloadOf(runId), event: 'failed', status: 'failed' });
+		expect(result.emitted).toBeUndefined();
+		// and the genuine delivery still goes through afterwards
+		expect((await send(setup, payloadOf(runId))).emitted).toHaveLength(1);
+	});
+
+	test('API down → 503 and nothing emitted; a later retry of the delivery goes through', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		sim.fault({ route: 'run', type: 'status', status: 500, retryAfter: 0, times: 4 });
+		const down = await send(setup, payloadOf(runId));
+		expect(down.status).toBe(503);
+		expect(down.emitted).toBeUndefined();
+		expect((await send(setup, payloadOf(runId))).emitted).toHaveLength(1);
+	});
+
+	test.each([
+		['not JSON', 'this is not json'],
+		['a JSON array', [{ run_id: 'x', event: 'completed' }]],
+		['no run_id', { event: 'completed' }],
+		['run_id a number', { run_id: 123, event: 'completed' }],
+	])('malformed body (%s) → 400, nothing emitted, nothing echoed', async (_name, body) => {
+		const setup = await trigger();
+		const result = await send(setup, body);
+		expect(result.status).toBe(400);
+		expect(result.emitted).toBeUndefined();
+		expect(JSON.stringify(result.body)).not.toContain('completed');
+	});
+
+	test('output "items" → one item per extracted item', async () => {
+		const setup = await trigger({ output: 'items' });
+		const runId = await finishedRun('hooked1');
+		const result = await send(setup, payloadOf(runId));
+		expect(result.emitted?.map((item) => item.json.name)).toEqual([
+			'Product 1-1', 'Product 1-2', 'Product 1-3', 'Product 2-1', 'Product 2-2', 'Product 2-3',
+		]);
+	});
+
+	test('without fetching run details the delivery itself is emitted, event normalised', async () => {
+		const setup = await trigger({ fetchRunDetails: false });
+		const runId = await finishedRun('hooked1');
+		sim.clearLog();
+		const result = await send(setup, payloadOf(runId, 'prefixed'));
+		expect(result.emitted?.[0].json).toMatchObject({ run_id: runId, event: 'completed', items_extracted: 6 });
+		expect(sim.requests('run')).toHaveLength(0);
+	});
+
+	test('activation checks the key: revoked → fails with a clear message; valid → succeeds', async () => {
+		const revoked = 'wsg_live_REVOKEDkey0123456789abcdefghijk';
+		sim.addKey(revoked);
+		sim.revokeKey(revoked);
+		const bad = await trigger({}, { apiKey: revoked });
+		const failure = await callLifecycle(bad, 'create').catch((error: Error) => error);
+		expect(failure).toBeInstanceOf(Error);
+		expect((failure as Error).message).toBe('webscrape.ai rejected the API key');
+		expect(visible(failure)).not.toContain(revoked);
+		const good = await trigger();
+		expect(await callLifecycle(good, 'checkExists')).toBe(false);
+		expect(await callLifecycle(good, 'create')).toBe(true);
+		expect(await callLifecycle(good, 'delete')).toBe(true);
+	});
+
+	test('secrets appear in no output, error or response body', () => {
+		expectNoSecret(seen, [TEST_KEY, HEADER_SECRET]);
+	});
+});
