@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as pageExtract from './page/extract.operation';
+import * as pageScrape from './page/scrape.operation';
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
 import * as usageGet from './usage/get.operation';
@@ -17,6 +19,11 @@ const resourceField: INodeProperties = {
 			description: 'A SmartBrowse recipe recorded in the webscrape.ai studio',
 		},
 		{ name: 'Run', value: 'run', description: 'One run of a recipe' },
+		{
+			name: 'Page',
+			value: 'page',
+			description: 'Any web page: fetch it, or extract data from it with AI',
+		},
 		{ name: 'Usage', value: 'usage', description: 'Your SmartBrowse plan caps, quota and credits' },
 	],
 };
@@ -61,6 +68,30 @@ const operationFields: INodeProperties[] = [
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
+		displayOptions: { show: { resource: ['page'] } },
+		default: 'scrape',
+		options: [
+			{
+				name: 'Extract',
+				value: 'extract',
+				action: 'Extract data from a page',
+				description:
+					'Turn a page into JSON from a plain-English prompt, optionally validated against a JSON Schema. Costs 5 credits (10 with stealth); returns the extracted result.',
+			},
+			{
+				name: 'Scrape',
+				value: 'scrape',
+				action: 'Scrape a page',
+				description:
+					'Fetch a static page as HTML or cleaned markdown, with its links and metadata. Costs 1 credit (3 with stealth).',
+			},
+		],
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
 		displayOptions: { show: { resource: ['usage'] } },
 		default: 'get',
 		options: [
@@ -82,4 +113,6 @@ export const properties: INodeProperties[] = [
 	...recipeRun.description,
 	...runGet.description,
 	...usageGet.description,
+	...pageScrape.description,
+	...pageExtract.description,
 ];

@@ -1,6 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import * as pageExtract from './page/extract.operation';
+import * as pageScrape from './page/scrape.operation';
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
 import * as usageGet from './usage/get.operation';
@@ -14,6 +16,8 @@ const operations: Record<string, Operation> = {
 	'recipe.run': recipeRun.execute,
 	'run.get': runGet.execute,
 	'usage.get': usageGet.execute,
+	'page.scrape': pageScrape.execute,
+	'page.extract': pageExtract.execute,
 };
 
 /** Resource and operation are the same for every item, so the whole batch goes to one handler. */

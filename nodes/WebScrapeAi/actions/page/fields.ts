@@ -1,0 +1,135 @@
+import type { IDataObject, INode, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+/** Options Scrape and Extract share, in the order the API documents them. */
+export const sharedPageOptions: INodeProperties[] = [
+	{
+		displayName: 'Parse Mode',
+		name: 'parseMode',
+		type: 'options',
+		default: 'accurate',
+		options: [
+			{ name: 'Accurate', value: 'accurate', description: 'Tolerates malformed pages better' },
+			{ name: 'Speed', value: 'speed', description: 'Faster cleaning' },
+		],
+		description: 'How the page is cleaned',
+	},
+	{
+		displayName: 'Include Tags',
+		name: 'includeTags',
+		type: 'string',
+		default: '',
+		placeholder: 'article, main, table',
+		description: 'Comma-separated HTML tags to keep while cleaning; everything else is dropped',
+	},
+	{
+		displayName: 'Exclude Tags',
+		name: 'excludeTags',
+		type: 'string',
+		default: '',
+		placeholder: 'nav, footer, script',
+		description: 'Comma-separated HTML tags to drop while cleaning',
+	},
+	{
+		displayName: 'Headers',
+		name: 'headers',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		default: {},
+		placeholder: 'Add Header',
+		description:
+			'Custom request headers forwarded to the page (for example a cookie). Requests with headers are never served from cache.',
+		options: [
+			{
+				name: 'header',
+				displayName: 'Header',
+				values: [
+					{ displayName: 'Name', name: 'name', type: 'string', default: '' },
+					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Max Age (Seconds)',
+		name: 'maxAge',
+		type: 'number',
+		default: 3600,
+		typeOptions: { minValue: 0 },
+		description:
+			'Accept a cached copy of the page up to this old; 0 skips reading the cache but stores the result. Unset: always fetch fresh.',
+	},
+	{
+		displayName: 'Stealth',
+		name: 'stealth',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to fetch the page in stealth mode, for sites that block bots. Costs extra credits.',
+	},
+];
+
+/** An absolute http(s) URL, or an error naming the item and field; nothing is sent otherwise. */
+export function pageUrl(node: INode, value: unknown, itemIndex: number): string {
+	const text = typeof value === 'string' ? value.trim() : '';
+	let url: URL | undefined;
+	try {
+		url = new URL(text);
+	} catch {
+		url = undefined;
+	}
+	if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+		throw new NodeOperationError(
+			node,
+			`URL ${text ? `"${text.length > 60 ? `${text.slice(0, 60)}…` : text}" ` : ''}is not an absolute http(s) URL [item ${itemIndex}]`,
+			{ itemIndex, description: 'Use a full address such as https://example.com/products.' },
+		);
+	}
+	return text;
+}
+
+/** "a, b" or ["a", "b"] (as AI agents pass it) → ["a", "b"]; empty → undefined. */
+export function tagList(value: unknown): string[] | undefined {
+	const parts = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(',') : [];
+	const tags = parts.map((tag) => tag.trim()).filter((tag) => tag !== '');
+	return tags.length > 0 ? tags : undefined;
+}
+
+/** Name/value pairs from the editor, or a plain object from an AI agent → a headers object. */
+export function headerObject(value: unknown): IDataObject | undefined {
+	if (!value || typeof value !== 'object') return undefined;
+	const pairs = (value as IDataObject).header;
+	const headers: IDataObject = {};
+	if (Array.isArray(pairs)) {
+		for (const pair of pairs as IDataObject[]) {
+			const name = String(pair?.name ?? '').trim();
+			if (name) headers[name] = String(pair.value ?? '');
+		}
+	} else if (pairs === undefined) {
+		for (const [name, inner] of Object.entries(value as IDataObject)) {
+			if (name.trim()) headers[name.trim()] = String(inner ?? '');
+		}
+	}
+	return Object.keys(headers).length > 0 ? headers : undefined;
+}
+
+/** Copies the options the user set into the request body under the API's names. */
+export function mapOptions(options: IDataObject, names: Record<string, string>, body: IDataObject): void {
+	for (const [option, field] of Object.entries(names)) {
+		const value = options[option];
+		if (value === undefined || value === null || value === '') continue;
+		if (option === 'includeTags' || option === 'excludeTags') {
+			const tags = tagList(value);
+			if (tags) body[field] = tags;
+		} else if (option === 'headers') {
+			const headers = headerObject(value);
+			if (headers) body[field] = headers;
+		} else {
+			body[field] = value;
+		}
+	}
+}
+
+/** Collection options in alphabetical order, as n8n's editor convention wants. */
+export function sortedByName(options: INodeProperties[]): INodeProperties[] {
+	return [...options].sort((a, b) => a.displayName.localeCompare(b.displayName));
+}

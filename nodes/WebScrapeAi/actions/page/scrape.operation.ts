@@ -1,0 +1,112 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { executeBatch, prepareItems } from '../../helpers/batch';
+import { apiRequest } from '../../transport';
+import { mapOptions, pageUrl, sharedPageOptions, sortedByName } from './fields';
+
+const show = { resource: ['page'], operation: ['scrape'] };
+/** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
+export const PAGE_CONCURRENCY = 5;
+
+export const description: INodeProperties[] = [
+	{
+		displayName:
+			'Scrape fetches a static page for 1 credit (3 with stealth), half the price of a SmartBrowse page. Use a recipe only where the page needs clicks, typing, a login or pagination.',
+		name: 'scrapeNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show },
+	},
+	{
+		displayName: 'URL',
+		name: 'url',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'https://example.com/products',
+		displayOptions: { show },
+		description: 'The page to fetch (absolute http or https URL). PDFs come back as markdown.',
+	},
+	{
+		displayName: 'Format',
+		name: 'format',
+		type: 'options',
+		default: 'html',
+		displayOptions: { show },
+		options: [
+			{ name: 'HTML', value: 'html', description: 'The raw HTML of the page' },
+			{
+				name: 'Markdown',
+				value: 'markdown',
+				description: 'Cleaned markdown in "cleaned" (besides the HTML): smaller, and easier for AI models to read',
+			},
+		],
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show },
+		options: sortedByName([
+			{
+				displayName: 'Extract Links',
+				name: 'extractLinks',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to also return the de-duplicated outbound links of the page',
+			},
+			{
+				displayName: 'Replace Images with Alt Text',
+				name: 'tagTruncate',
+				type: 'boolean',
+				default: true,
+				description: 'Whether markdown cleaning replaces inline images with their alt text',
+			},
+			...sharedPageOptions,
+		]),
+	},
+];
+
+const OPTION_FIELDS = {
+	extractLinks: 'extract_links',
+	parseMode: 'parse_mode',
+	tagTruncate: 'tag_truncate',
+	includeTags: 'include_tags',
+	excludeTags: 'exclude_tags',
+	headers: 'headers',
+	maxAge: 'max_age',
+	stealth: 'stealth',
+};
+
+/** Fetches one page per input item: its HTML (or markdown), links and metadata. */
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
+	const node = this.getNode();
+	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
+		const body: IDataObject = { website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex) };
+		if (this.getNodeParameter('format', itemIndex, 'html') === 'markdown') body.clean = true;
+		mapOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, OPTION_FIELDS, body);
+		return body;
+	});
+	return await executeBatch.call(
+		this,
+		outcomes,
+		async (itemIndex) => {
+			const envelope = await apiRequest.call(this, {
+				method: 'POST',
+				path: '/scrape',
+				body: prepared[itemIndex]!,
+				kind: 'write',
+				subject: { kind: 'page' },
+				itemIndex,
+			});
+			const json = { ...envelope.data, credits_used: envelope.credits_used, credits_remaining: envelope.credits_remaining };
+			return [{ json, pairedItem: { item: itemIndex } }];
+		},
+		{ concurrency: PAGE_CONCURRENCY },
+	);
+}
