@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
@@ -40,7 +41,18 @@ import {
 	Workflow,
 } from 'n8n-workflow';
 
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+/** The folder of our package.json, found upwards (the harness also runs compiled, for benchmarks). */
+function findPackageRoot(from: string): string {
+	for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+		const file = path.join(dir, 'package.json');
+		if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-webscrape-ai') {
+			return dir;
+		}
+	}
+	throw new Error(`package root not found above ${from}`);
+}
+
+export const PACKAGE_ROOT = findPackageRoot(__dirname);
 export const PACKAGE_NAME = 'n8n-nodes-webscrape-ai';
 export const ACTION_TYPE = `${PACKAGE_NAME}.webScrapeAi`;
 export const TRIGGER_TYPE = `${PACKAGE_NAME}.webScrapeAiTrigger`;

@@ -97,4 +97,5 @@ export declare class Simulator {
 	deliver(runId: string, options?: { style?: 'plain' | 'prefixed'; url?: string; headers?: Record<string, string>; payload?: unknown }): Promise<void>;
 	deliveriesSettled(): Promise<void>;
 	webhookPayload(run: SimRun, style?: 'plain' | 'prefixed'): any;
+	seedCompletedRun(recipeId: string, key?: string): SimRun;
 }

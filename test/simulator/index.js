@@ -227,6 +227,31 @@ class Simulator {
 		this.deliveries = [];
 	}
 
+	/** Creates a run that has already completed (for trigger benchmarks: no timers, no webhook). */
+	seedCompletedRun(recipeId, key = TEST_KEY) {
+		const recipe = this.recipes.get(recipeId);
+		const now = Date.now();
+		const run = {
+			id: opaqueId(this.random),
+			recipeId,
+			key,
+			createdAt: now - recipe.durationMs,
+			queuedMs: 0,
+			endsAt: now,
+			outcome: recipe.outcome,
+			error: recipe.error ?? 'target page did not load within timeout',
+			pages: recipe.pages,
+			failedPages: 0,
+			itemsPerPage: recipe.itemsPerPage,
+			drift: recipe.drift,
+			warnings: recipe.warnings,
+			effectiveCap: recipe.pages,
+			item: recipe.item ? (page, index) => recipe.item(page, index) : (page, index) => defaultItem(recipeId, page, index),
+		};
+		this.runs.set(run.id, run);
+		return run;
+	}
+
 	// ---- runs ----------------------------------------------------------------------------------
 
 	runStatus(run, now = Date.now()) {

@@ -121,9 +121,16 @@ export async function waitForRun(
 	let interval = settings.pollMs;
 	let lastStatus = 'running';
 	let lastError: Error | undefined;
+	// Polls keep to the schedule counted from when waiting began, however long each request takes,
+	// so slow answers never push detection later than the schedule promises.
+	let nextPollAt = Date.now();
+	if (!context.pollFirst) {
+		nextPollAt += interval;
+		interval = Math.min(interval * 1.5, settings.maxPollMs);
+	}
 
-	if (!context.pollFirst) await pause(Math.min(interval, deadline - Date.now()), cancel, context.stop);
 	for (;;) {
+		await pause(Math.min(nextPollAt, deadline) - Date.now(), cancel, context.stop);
 		if (cancel?.aborted) throw cancelledError(this);
 		if (context.stop?.aborted) throw new BatchStoppedError();
 		try {
@@ -142,11 +149,12 @@ export async function waitForRun(
 			if (!isTransient(error)) throw error as NodeOperationError;
 			lastError = error as Error;
 		}
-		const remaining = deadline - Date.now();
-		if (remaining <= 0) {
+		const now = Date.now();
+		if (now >= deadline) {
 			throw timeoutError(this.getNode(), runId, settings.timeoutMs, lastStatus, context.itemIndex, lastError);
 		}
-		await pause(Math.min(interval, remaining), cancel, context.stop);
+		// After a request slower than the gap, poll once right away rather than in a burst.
+		nextPollAt = Math.max(nextPollAt + interval, now);
 		interval = Math.min(interval * 1.5, settings.maxPollMs);
 	}
 }

@@ -1,0 +1,94 @@
+/**
+ * Child process of the benchmark: one run with a very large result, fetched by the node (Run → Get,
+ * output items) through the real engine, in a process of its own so its peak RSS is its own.
+ * Prints one JSON line.
+ */
+import './env';
+
+import { request } from 'undici';
+
+import { loadPackage, runAction } from '../test/harness/engine';
+
+/**
+ * The floor, in a process of its own: what any client pays to hold the same result, with no n8n at
+ * all: fetch the body as text, JSON.parse it, wrap each row as an n8n item.
+ */
+async function bare(baseUrl: string, apiKey: string, runId: string): Promise<void> {
+	(global as { gc?: () => void }).gc?.();
+	const idleRss = process.memoryUsage().rss;
+	const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, { headers: { 'x-api-key': apiKey } });
+	const data = JSON.parse(await response.body.text());
+	const items = [];
+	for (const page of data.data.result.pages) for (const json of page.items) items.push({ json, pairedItem: { item: 0 } });
+	const peakRss = process.resourceUsage().maxRSS * 1024;
+	process.stdout.write(`${JSON.stringify({ idleRss, peakRss, items: items.length })}\n`);
+	process.exit(0);
+}
+
+async function main(): Promise<void> {
+	const [baseUrl, apiKey, runId, smallRunId, mode] = process.argv.slice(2);
+	if (mode === 'bare') return await bare(baseUrl, apiKey, runId);
+	const credentials = { apiKey, baseUrl };
+	const params = (id: string) => ({ resource: 'run', operation: 'get', runId: id, output: 'items' });
+	await loadPackage();
+	// Warm up code paths (and the JIT) on a small run, so idle RSS includes the loaded engine.
+	for (let i = 0; i < 3; i++) await runAction(params(smallRunId), [{}], { credentials });
+	(global as { gc?: () => void }).gc?.();
+	const idleRss = process.memoryUsage().rss;
+
+	let nodeMs = Infinity;
+	let peakRss = 0;
+	let items = 0;
+	let error: string | undefined;
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const started = process.hrtime.bigint();
+		const result = await runAction(params(runId), [{}], { credentials });
+		nodeMs = Math.min(nodeMs, Number(process.hrtime.bigint() - started) / 1e6);
+		// The peak of the first run is the node's own; later runs only show the time.
+		if (attempt === 0) peakRss = process.resourceUsage().maxRSS * 1024;
+		items = result.outputs[0]?.length ?? 0;
+		error = result.error?.message;
+	}
+
+	// The bare baseline, measured after the node so it cannot raise the node's peak: the same body
+	// fetched as text (the HTTP part) and parsed with JSON.parse.
+	let fetchMs = Infinity;
+	let parseMs = Infinity;
+	let helperFetchMs = Infinity;
+	let bodyBytes = 0;
+	// The node must fetch through n8n's HTTP helper, which is axios: time the same request with it.
+	const axios = require('axios') as (config: object) => Promise<{ data: string }>;
+	for (let i = 0; i < 3; i++) {
+		const t0 = process.hrtime.bigint();
+		await axios({
+			url: `${baseUrl}/smartbrowse/runs/${runId}`,
+			headers: { 'X-API-Key': apiKey, Accept: 'application/json' },
+			responseType: 'text',
+			maxContentLength: Infinity,
+			maxRedirects: 0,
+		});
+		helperFetchMs = Math.min(helperFetchMs, Number(process.hrtime.bigint() - t0) / 1e6);
+	}
+	for (let i = 0; i < 3; i++) {
+		const t0 = process.hrtime.bigint();
+		const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, {
+			headers: { 'x-api-key': apiKey, accept: 'application/json' },
+		});
+		const text = await response.body.text();
+		const t1 = process.hrtime.bigint();
+		JSON.parse(text);
+		const t2 = process.hrtime.bigint();
+		bodyBytes = Buffer.byteLength(text);
+		fetchMs = Math.min(fetchMs, Number(t1 - t0) / 1e6);
+		parseMs = Math.min(parseMs, Number(t2 - t1) / 1e6);
+	}
+	process.stdout.write(
+		`${JSON.stringify({ nodeMs, fetchMs, helperFetchMs, parseMs, bodyBytes, idleRss, peakRss, items, error })}\n`,
+	);
+	process.exit(0);
+}
+
+main().catch((error) => {
+	process.stdout.write(`${JSON.stringify({ error: String(error?.stack ?? error) })}\n`);
+	process.exit(1);
+});

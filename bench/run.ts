@@ -1,0 +1,399 @@
+/**
+ * `npm run bench`: our nodes through the real engine against the simulator. Every figure is a count
+ * or a ratio against a baseline measured in the same run. `--short` is the CI mode: smaller sizes,
+ * and a non-zero exit when a target is missed by more than the noise margin.
+ */
+import './env';
+
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { IDataObject } from 'n8n-workflow';
+import { request } from 'undici';
+
+import { deliver, runAction, setUpTrigger } from '../test/harness/engine';
+import { Simulator, TEST_KEY } from '../test/simulator';
+
+const SHORT = process.argv.includes('--short');
+const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
+/** Measured run-to-run spread of the wall-time figures on this machine; see README. */
+const NOISE_MARGIN = 0.1;
+
+interface Row {
+	section: string;
+	figure: string;
+	value: string;
+	baseline: string;
+	target: string;
+	ok: boolean | undefined;
+}
+const rows: Row[] = [];
+function row(section: string, figure: string, value: string, baseline: string, target: string, ok?: boolean) {
+	rows.push({ section, figure, value, baseline, target, ok });
+	console.log(`  ${ok === undefined ? '·' : ok ? '✓' : '✗'} ${figure}: ${value} (baseline ${baseline}; target ${target})`);
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const seconds = (ms: number) => `${fmt(ms / 1000, 2)} s`;
+const mb = (bytes: number) => `${fmt(bytes / 1048576, 1)} MB`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+	const start = performance.now();
+	const value = await fn();
+	return [value, performance.now() - start];
+}
+
+// ---- 1. fan-out ------------------------------------------------------------------------------
+
+async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
+	console.log(`\n1. Fan-out: N recipe runs of ${RUN_MS / 1000} s each`);
+	sim.addRecipe('benchFan', { durationMs: RUN_MS, pages: 1, itemsPerPage: 2 });
+	// The default schedule (2 s → 10 s) is sized for real runs of 30 s – 15 min; for 2 s runs the
+	// poll options are scaled down the same way for every configuration, baseline included.
+	const poll = { pollInterval: RUN_MS / 20000, maxPollInterval: RUN_MS / 8000 };
+	const credentials = { apiKey: TEST_KEY, baseUrl };
+	const measure = async (n: number, concurrency: number) => {
+		sim.clearLog();
+		sim.runs.clear();
+		const [result, ms] = await timed(() =>
+			runAction(
+				{ resource: 'recipe', operation: 'run', recipeId: 'benchFan', options: { ...poll, concurrency, checkQuota: false } },
+				Array.from({ length: n }, (_, i) => ({ i })),
+				{ credentials },
+			),
+		);
+		if (result.error || result.outputs[0]?.length !== n * 2) {
+			throw new Error(`fan-out N=${n} c=${concurrency} failed: ${result.error?.message}`);
+		}
+		return { ms, requestsPerRun: sim.log.length / n, maxInProgress: sim.maxConcurrentRuns() };
+	};
+
+	const sizes = SHORT ? [10, 50] : [1, 10, 50, 200];
+	const baselineSizes = SHORT ? [10] : [1, 10, 50];
+	const baseline = new Map<number, number>();
+	for (const n of baselineSizes) baseline.set(n, (await measure(n, 1)).ms);
+	const perRunBaseline = baseline.get(10)! / 10;
+	const baselineFor = (n: number) => baseline.get(n) ?? n * perRunBaseline;
+	const label = (n: number) => `${seconds(baselineFor(n))}${baseline.has(n) ? '' : ' (est. N × per-run at N=10)'}`;
+
+	for (const n of sizes) {
+		const all = await measure(n, n);
+		const speedup = baselineFor(n) / all.ms;
+		const needs = n === 50 ? 25 : undefined;
+		row(
+			'fan-out',
+			`N=${n}, concurrency ${n}: wall time (speed-up ×${fmt(speedup)}, ${fmt(all.requestsPerRun)} requests/run)`,
+			seconds(all.ms),
+			`${label(n)} at concurrency 1`,
+			needs ? `≥ ${needs}× faster` : 'report',
+			needs ? speedup >= needs * (1 - NOISE_MARGIN) : undefined,
+		);
+		if (n >= 10) {
+			const ten = await measure(n, 10);
+			const bound = 1.3 * Math.ceil(n / 10) * RUN_MS;
+			row(
+				'fan-out',
+				`N=${n}, concurrency 10: wall time (max ${ten.maxInProgress} runs in progress, ${fmt(ten.requestsPerRun)} requests/run)`,
+				seconds(ten.ms),
+				`${label(n)} at concurrency 1`,
+				`≤ 1.3 × ⌈N/10⌉ × run = ${seconds(bound)}`,
+				ten.ms <= bound * (1 + NOISE_MARGIN) && ten.maxInProgress <= 10,
+			);
+		}
+	}
+}
+
+// ---- 2. polling cost -------------------------------------------------------------------------
+
+/**
+ * The baseline: the vendor SDK's waitForRun loop (dispatch, then sleep 2 s, ×1.5, capped at 10 s,
+ * between polls), as a plain client against the same simulator and clock.
+ */
+async function sdkClient(baseUrl: string, recipeId: string, scale: number) {
+	const headers = { 'x-api-key': TEST_KEY };
+	const dispatched = await request(`${baseUrl}/smartbrowse/recipes/${recipeId}/run`, { method: 'POST', headers });
+	const runId = ((await dispatched.body.json()) as { data: { run_id: string } }).data.run_id;
+	let interval = 2000;
+	let requests = 0;
+	for (;;) {
+		await new Promise((resolve) => setTimeout(resolve, interval / scale));
+		const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, { headers });
+		const body = (await response.body.json()) as { data: { run_status: string } };
+		requests++;
+		if (['completed', 'failed', 'cancelled'].includes(body.data.run_status)) return { runId, requests, done: Date.now() };
+		interval = Math.min(interval * 1.5, 10000);
+	}
+}
+
+async function pollingCost(baseUrl: string): Promise<void> {
+	const scale = 20;
+	console.log(`\n2. Polling cost (clock scaled ×${scale} in the simulator and in the poll options)`);
+	const sim = new Simulator({ timeScale: scale });
+	const scaledBase = await sim.start();
+	try {
+		for (const durationS of SHORT ? [5, 60] : [5, 60, 600]) {
+			const id = `benchPoll${durationS}`;
+			sim.addRecipe(id, { durationMs: durationS * 1000, itemsPerPage: 1 });
+			sim.clearLog();
+			sim.runs.clear();
+			const result = await runAction(
+				{
+					resource: 'recipe',
+					operation: 'run',
+					recipeId: id,
+					options: { pollInterval: 2 / scale, maxPollInterval: 10 / scale, timeout: 960 / scale, checkQuota: false },
+				},
+				[{}],
+				{ credentials: { apiKey: TEST_KEY, baseUrl: scaledBase } },
+			);
+			const done = Date.now();
+			if (result.error) throw new Error(`polling ${durationS}s: ${result.error.message}`);
+			const run = [...sim.runs.values()][0];
+			const ours = { requests: sim.requests('run').length, latencyMs: (done - run.endsAt) * scale };
+			const client = await sdkClient(scaledBase, id, scale);
+			const sdk = { requests: client.requests, latencyMs: (client.done - sim.runs.get(client.runId)!.endsAt) * scale };
+			row(
+				'polling',
+				`${durationS} s run: polls per run / detection latency`,
+				`${ours.requests} / ${seconds(ours.latencyMs)}`,
+				`SDK ${sdk.requests} / ${seconds(sdk.latencyMs)}`,
+				'polls ≤ SDK, latency ≤ 10 s cap',
+				ours.requests <= sdk.requests && ours.latencyMs <= 10000 * (1 + NOISE_MARGIN),
+			);
+		}
+	} finally {
+		await sim.stop();
+	}
+	void baseUrl;
+}
+
+// ---- 3. large results ------------------------------------------------------------------------
+
+async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
+	const pages = SHORT ? 20 : 100;
+	const total = pages * 1000;
+	console.log(`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`);
+	sim.addRecipe('benchLarge', {
+		durationMs: 1,
+		pages,
+		itemsPerPage: 1000,
+		item: (page, index) => ({
+			sku: `SKU-${page}-${index}`,
+			title: `Product ${page}-${index} with a reasonably descriptive title`,
+			price: 10 + ((page * 7 + index) % 90),
+			inStock: index % 3 !== 0,
+			url: `https://shop.example/p/${page}/${index}`,
+		}),
+	});
+	sim.addRecipe('benchSmall', { durationMs: 1, pages: 1, itemsPerPage: 10 });
+	const large = sim.seedCompletedRun('benchLarge');
+	const small = sim.seedCompletedRun('benchSmall');
+	// The simulator serialises a result once, on its first read: do that here, not in the measurement.
+	await (await request(`${baseUrl}/smartbrowse/runs/${large.id}`, { headers: { 'x-api-key': TEST_KEY } })).body.text();
+	const script = path.join(__dirname, 'large-result.js');
+	// Asynchronous, so this process's simulator keeps answering the child.
+	const child = async (...extra: string[]) => {
+		const out = await new Promise<string>((resolve, reject) =>
+			execFile(
+				process.execPath,
+				[
+					...(process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
+					'--expose-gc',
+					script,
+					baseUrl,
+					TEST_KEY,
+					large.id,
+					small.id,
+					...extra,
+				],
+				{ encoding: 'utf8', env: process.env, maxBuffer: 1 << 20 },
+				(error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)),
+			),
+		);
+		return JSON.parse(out.trim().split('\n').pop()!);
+	};
+	const m = await child();
+	if (m.error || m.items !== total) throw new Error(`large result: ${m.error ?? `${m.items} items`}`);
+	const floor = await child('bare');
+	const processingMs = Math.max(0, m.nodeMs - m.helperFetchMs);
+	const ratio = processingMs / m.parseMs;
+	row(
+		'large result',
+		`node time beyond the HTTP fetch (${mb(m.bodyBytes)} body; node total ${fmt(m.nodeMs, 0)} ms, fetch through n8n's HTTP client ${fmt(m.helperFetchMs, 0)} ms, raw undici fetch ${fmt(m.fetchMs, 0)} ms)`,
+		`${fmt(processingMs, 0)} ms = ${fmt(ratio, 2)}× JSON.parse`,
+		`JSON.parse ${fmt(m.parseMs, 0)} ms`,
+		'≤ 2× JSON.parse',
+		ratio <= 2 * (1 + NOISE_MARGIN),
+	);
+	const rss = m.peakRss - m.idleRss;
+	const floorRss = floor.peakRss - floor.idleRss;
+	row(
+		'large result',
+		'peak RSS above idle',
+		`${mb(rss)} = ${fmt(rss / m.bodyBytes, 2)}× body`,
+		`no n8n at all (fetch + JSON.parse + wrap rows): ${mb(floorRss)} = ${fmt(floorRss / m.bodyBytes, 2)}× body`,
+		'≤ 4× body, or (where JSON.parse alone needs more) ≤ 1.1× the no-n8n floor',
+		rss <= 4 * m.bodyBytes * (1 + NOISE_MARGIN) || rss <= floorRss * 1.1,
+	);
+}
+
+// ---- 4. trigger throughput -------------------------------------------------------------------
+
+async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void> {
+	const total = SHORT ? 2000 : 10000;
+	console.log(`\n4. Trigger: ${total.toLocaleString('en')} deliveries, 10 % duplicates`);
+	sim.addRecipe('benchHook', { durationMs: 1, pages: 1, itemsPerPage: 3 });
+	for (const fetchRunDetails of [false, true]) {
+		const unique = Math.round(total * 0.9);
+		const runIds = fetchRunDetails
+			? Array.from({ length: unique }, () => sim.seedCompletedRun('benchHook').id)
+			: Array.from({ length: unique }, (_, i) => `run${i}`);
+		// Every tenth delivery repeats a recent one (within the dedupe memory), as a retrying sender would.
+		const bodies: IDataObject[] = [];
+		let next = 0;
+		for (let i = 0; i < total; i++) {
+			const repeat = i % 10 === 9;
+			const runId = repeat ? runIds[Math.max(0, next - 1 - (i % 7))] : runIds[next++];
+			bodies.push({ event: i % 2 ? 'smartbrowse.completed' : 'completed', run_id: runId, recipe_id: 'benchHook', timestamp: '2026-05-21T17:04:12Z' });
+		}
+		const setup = await setUpTrigger(
+			{ events: ['completed', 'failed'], fetchRunDetails, output: 'run' },
+			{ apiKey: TEST_KEY, baseUrl },
+		);
+		let emitted = 0;
+		const inFlight = fetchRunDetails ? 10 : 1;
+		let cursor = 0;
+		const [, ms] = await timed(async () => {
+			await Promise.all(
+				Array.from({ length: inFlight }, async () => {
+					while (cursor < bodies.length) {
+						const result = await deliver(setup, { body: bodies[cursor++] });
+						if (result.emitted) emitted++;
+					}
+				}),
+			);
+		});
+		row(
+			'trigger',
+			`fetchRunDetails ${fetchRunDetails ? 'on (10 deliveries in flight)' : 'off'}: deliveries per second`,
+			`${fmt((total / ms) * 1000, 0)}/s, ${emitted.toLocaleString('en')} emitted`,
+			'—',
+			`exactly ${unique.toLocaleString('en')} emitted`,
+			emitted === unique,
+		);
+	}
+}
+
+// ---- 5. endurance under faults ---------------------------------------------------------------
+
+async function endurance(): Promise<void> {
+	const rounds = SHORT ? 2 : 4;
+	const perRound = 50;
+	console.log(`\n5. Endurance: ${rounds * perRound} runs, 10 % of responses faulted (seeded)`);
+	const sim = new Simulator({ seed: 7 });
+	const baseUrl = await sim.start();
+	const rss: number[] = [];
+	let good = 0;
+	let clearErrors = 0;
+	let unclear = 0;
+	let duplicateRuns = 0;
+	try {
+		for (let round = 0; round < rounds; round++) {
+			const ids = Array.from({ length: perRound }, (_, i) => `endure${round}x${i}`);
+			for (const id of ids) sim.addRecipe(id, { durationMs: 1000, pages: 1, itemsPerPage: 3 });
+			sim.faultRandomly(0.1);
+			const result = await runAction(
+				{
+					resource: 'recipe',
+					operation: 'run',
+					recipeId: '={{ $json.id }}',
+					options: { pollInterval: 0.2, maxPollInterval: 0.5, concurrency: 50, checkQuota: false },
+				},
+				ids.map((id) => ({ id })),
+				{ credentials: { apiKey: TEST_KEY, baseUrl }, onError: 'continueRegularOutput' },
+			);
+			sim.faultRandomly(0);
+			const byItem = new Map<number, IDataObject[]>();
+			for (const item of result.outputs[0] ?? []) {
+				const index = (item.pairedItem as { item: number }).item;
+				byItem.set(index, [...(byItem.get(index) ?? []), item.json]);
+			}
+			ids.forEach((id, index) => {
+				const out = byItem.get(index) ?? [];
+				if (out.length === 3 && out.every((json, i) => json.name === `Product 1-${i + 1}` && String(json.url).includes(id))) good++;
+				else if (out.length === 1 && typeof out[0].error === 'string' && /may have started|webscrape\.ai|Run "/.test(out[0].error)) clearErrors++;
+				else unclear++;
+				const runs = [...sim.runs.values()].filter((run) => run.recipeId === id).length;
+				if (runs > 1) duplicateRuns++;
+			});
+			(global as { gc?: () => void }).gc?.();
+			rss.push(process.memoryUsage().rss);
+		}
+	} finally {
+		await sim.stop();
+	}
+	row(
+		'endurance',
+		'items ending in their correct rows / in a clear per-item error / otherwise',
+		`${good} / ${clearErrors} / ${unclear}`,
+		'—',
+		'0 otherwise',
+		unclear === 0,
+	);
+	row('endurance', 'items that started more than one run', `${duplicateRuns}`, '—', '0', duplicateRuns === 0);
+	const growth = rss[rss.length - 1] - rss[0];
+	row(
+		'endurance',
+		`RSS after each round of ${perRound}`,
+		rss.map(mb).join(' → '),
+		`first round ${mb(rss[0])}`,
+		'flat (growth ≤ 32 MB)',
+		growth <= 32 * 1048576,
+	);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+	console.log(`Benchmark (${SHORT ? 'short' : 'full'}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`);
+	const sim = new Simulator();
+	const baseUrl = await sim.start();
+	sim.addKey(TEST_KEY, { credits: 1e9, runsCap: 1e9 });
+	// BENCH_ONLY=fanout,polling,large,trigger,endurance runs a subset while working on one figure.
+	const only = (process.env.BENCH_ONLY ?? 'fanout,polling,large,trigger,endurance').split(',');
+	try {
+		if (only.includes('fanout')) await fanOut(sim, baseUrl);
+		if (only.includes('polling')) await pollingCost(baseUrl);
+		if (only.includes('large')) await largeResults(sim, baseUrl);
+		if (only.includes('trigger')) await triggerThroughput(sim, baseUrl);
+	} finally {
+		await sim.stop();
+	}
+	if (only.includes('endurance')) await endurance();
+
+	const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+	const table = [
+		`Measured ${new Date().toISOString().slice(0, 10)} (${SHORT ? 'short' : 'full'} mode) on ${machine}.`,
+		'',
+		'| section | figure | value | baseline (same run) | target | met |',
+		'|---|---|---|---|---|---|',
+		...rows.map((r) => `| ${r.section} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.target} | ${r.ok === undefined ? '–' : r.ok ? 'yes' : '**no**'} |`),
+	].join('\n');
+	const outDir = path.resolve(__dirname, '..', '..', '..', 'bench');
+	const file = path.join(outDir, SHORT ? 'results-short.md' : 'results.md');
+	if (!process.env.BENCH_ONLY) fs.writeFileSync(file, `${table}\n`);
+	console.log(`\n${table}\n\nWritten to ${path.relative(process.cwd(), file)}`);
+	const missed = rows.filter((r) => r.ok === false);
+	if (missed.length > 0) {
+		console.error(`\n${missed.length} target(s) missed beyond the ${NOISE_MARGIN * 100} % noise margin.`);
+		process.exit(1);
+	}
+	process.exit(0);
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});

