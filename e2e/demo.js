@@ -6,9 +6,9 @@ const path = require('node:path');
 const { Simulator, TEST_KEY } = require('../test/simulator');
 
 const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
-const CREDENTIAL_ID = 'wsaiDemoCredential1';
+const CREDENTIAL_ID = 'wsaiDemoCred0001';
 const WEBHOOK_SECRET = 'Bearer demo-webhook-secret';
-const TRIGGER_WORKFLOW_ID = 'wsaiExampleTrig01';
+const TRIGGER_WORKFLOW_ID = 'wsaiExTrigger001';
 
 function examples() {
 	return fs

@@ -5,7 +5,7 @@
  * does, imports credentials and workflows with n8n's CLI, boots it on 127.0.0.1 and drives it over
  * its REST and public APIs. Used by `npm start` and `npm run test:e2e`.
  */
-const { execFileSync, spawn } = require('node:child_process');
+const { execFile, execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -283,14 +283,18 @@ async function publicApi(instance, key, method, route, body) {
 }
 
 /** Runs a workflow with a Manual Trigger through `n8n execute` and returns the run data. */
-function executeWorkflow(prepared, id) {
-	let stdout;
-	try {
-		stdout = n8nCli(prepared.line, prepared.dir, prepared.env, ['execute', `--id=${id}`, '--rawOutput']);
-	} catch (error) {
-		stdout = String(error.stdout ?? '');
-		if (!stdout.includes('{')) throw new Error(`n8n execute failed: ${error.stderr ?? error.message}`);
-	}
+async function executeWorkflow(prepared, id) {
+	// A CLI run beside the server starts its own task-runner broker: give it a port of its own.
+	const env = { ...prepared.env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	const node = LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	// Asynchronous: a simulator in this process must keep answering the workflow's requests.
+	const stdout = await new Promise((resolve, reject) =>
+		execFile(node, [bin, 'execute', `--id=${id}`, '--rawOutput'], { env, cwd: prepared.dir, maxBuffer: 64 << 20 }, (error, out, err) => {
+			if (error && !String(out).includes('{')) reject(new Error(`n8n execute failed: ${err || error.message}`));
+			else resolve(String(out));
+		}),
+	);
 	const start = stdout.indexOf('{\n');
 	const end = stdout.lastIndexOf('\n}');
 	return JSON.parse(stdout.slice(start >= 0 ? start : stdout.indexOf('{'), end >= 0 ? end + 2 : undefined));

@@ -29,6 +29,8 @@ export class WebScrapeAiTrigger implements INodeType {
 				name: 'default',
 				httpMethod: 'POST',
 				responseMode: 'onReceived',
+				// Answer with the node's own small body, not n8n's default (the first item).
+				responseData: '',
 				path: 'webhook',
 			},
 		],

@@ -13,6 +13,7 @@ const RUN_FETCH_BUDGET_MS = 20_000;
 interface DedupeMemory {
 	/** Keys in arrival order, oldest first. */
 	keys: string[];
+	staticData: IDataObject;
 }
 
 function answer(context: IWebhookFunctions, status: number, body: IDataObject): IWebhookResponseData {
@@ -48,19 +49,25 @@ function parsedBody(context: IWebhookFunctions): IDataObject | undefined {
 
 function memoryOf(context: IWebhookFunctions): DedupeMemory {
 	const staticData = context.getWorkflowStaticData('node');
-	if (!Array.isArray(staticData.deliveries)) staticData.deliveries = [];
-	return { keys: staticData.deliveries as string[] };
+	const keys = Array.isArray(staticData.deliveries) ? (staticData.deliveries as string[]) : [];
+	return { keys, staticData };
+}
+
+/** Assigns the list anew: n8n saves static data only when it sees a property set. */
+function store(memory: DedupeMemory, keys: string[]): void {
+	memory.keys = keys;
+	memory.staticData.deliveries = keys;
 }
 
 function remember(memory: DedupeMemory | undefined, key: string): void {
 	if (!memory) return;
-	memory.keys.push(key);
-	if (memory.keys.length > DEDUPE_CAPACITY) memory.keys.splice(0, memory.keys.length - DEDUPE_CAPACITY);
+	const keys = [...memory.keys, key];
+	store(memory, keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys);
 }
 
 function forget(memory: DedupeMemory | undefined, key: string): void {
 	const index = memory ? memory.keys.lastIndexOf(key) : -1;
-	if (index >= 0) memory!.keys.splice(index, 1);
+	if (index >= 0) store(memory!, memory!.keys.filter((_, position) => position !== index));
 }
 
 /**
@@ -135,7 +142,7 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 		items = [{ json: { ...body, event } }];
 	}
 
-	return { workflowData: [items] };
+	return { workflowData: [items], webhookResponse: { received: true, started: true } };
 }
 
 function shapeRun(

@@ -94,6 +94,12 @@ export function describeFailure(
 ): { message: string; advice: string } {
 	const { code, details, status } = failure;
 	if (failure.networkCode !== undefined && status === 0) {
+		if (failure.networkCode === 'ECONNABORTED' || failure.networkCode === 'ETIMEDOUT') {
+			return {
+				message: 'webscrape.ai did not answer in time',
+				advice: 'The service may be slow or unreachable from this machine. Try again later.',
+			};
+		}
 		return {
 			message: 'Could not reach webscrape.ai',
 			advice:

@@ -1,0 +1,141 @@
+'use strict';
+/**
+ * End to end in real n8n, on each supported release line (E2E_LINES, default "1,2"): the package
+ * loaded by n8n's community-package loader, the examples executed by n8n, the trigger activated and
+ * hit over n8n's own HTTP server by the simulator's deliveries, assertions on what n8n recorded.
+ */
+const assert = require('node:assert/strict');
+const { after, before, describe, test } = require('node:test');
+
+const demo = require('./demo');
+const n8n = require('./n8n');
+
+const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, check, timeoutMs = 30000) {
+	const started = Date.now();
+	for (;;) {
+		const value = await check();
+		if (value) return value;
+		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+		await sleep(300);
+	}
+}
+
+for (const line of LINES_TO_TEST) {
+	describe(`n8n ${n8n.LINES[line].version}`, { timeout: 15 * 60 * 1000 }, () => {
+		let sim;
+		let simBaseUrl;
+		let prepared;
+		let instance;
+		let session;
+		let key;
+
+		const triggerExecutions = async () => {
+			const result = await n8n.publicApi(instance, key, 'GET', `/executions?workflowId=${demo.TRIGGER_WORKFLOW_ID}&includeData=true&limit=250`);
+			assert.equal(result.status, 200, JSON.stringify(result.body));
+			return result.body.data;
+		};
+
+		before(async () => {
+			({ sim, baseUrl: simBaseUrl } = await demo.startSimulator({ runMs: 1500 }));
+			prepared = await n8n.prepare(line, {
+				credentials: [demo.credential(simBaseUrl)],
+				workflows: demo.examples(),
+				activate: [demo.TRIGGER_WORKFLOW_ID],
+			});
+			demo.wireWebhooks(sim, prepared.baseUrl);
+			instance = await n8n.start(prepared);
+			session = await n8n.session(instance);
+			key = await n8n.apiKey(session);
+			// 2.x answers the webhook a moment after activation: wait until a bad delivery gets a 401.
+			await until('the trigger webhook', async () => {
+				const response = await fetch(demo.triggerUrl(instance.baseUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+				return response.status === 401;
+			});
+		});
+
+		after(async () => {
+			await instance?.stop();
+			await sim?.stop();
+		});
+
+		test('both nodes, the tool variant and the examples are loaded', async () => {
+			const types = await (await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })).json();
+			const names = types.map((type) => type.name);
+			for (const name of ['webScrapeAi', 'webScrapeAiTrigger', 'webScrapeAiTool']) {
+				assert.ok(names.includes(`n8n-nodes-webscrape-ai.${name}`), `${name} missing`);
+			}
+			const workflows = await n8n.publicApi(instance, key, 'GET', '/workflows');
+			const ids = workflows.body.data.map((workflow) => workflow.id);
+			for (const example of demo.examples()) assert.ok(ids.includes(example.id), `${example.id} not imported`);
+		});
+
+		test('run a recipe and use its rows: 12 rows, each paired', async () => {
+			const result = await n8n.executeWorkflow(prepared, 'wsaiExRunRecipe1');
+			const rows = result.data.resultData.runData['Use the rows'][0].data.main[0];
+			assert.equal(rows.length, 12);
+			assert.deepEqual(rows[0].json, { product: 'Product 1-1', price: 10, cheap: true });
+			const runRows = result.data.resultData.runData['Run recipe'][0].data.main[0];
+			assert.ok(runRows.every((row) => row.pairedItem.item === 0));
+		});
+
+		test('a failed run goes to the error output', async () => {
+			const result = await n8n.executeWorkflow(prepared, 'wsaiExFailures01');
+			const runData = result.data.resultData.runData;
+			const reported = runData['Report the failure'][0].data.main[0];
+			assert.equal(reported.length, 1);
+			assert.match(reported[0].json.problem, /failed: target page did not load within timeout/);
+			assert.equal(runData['Use the rows'], undefined);
+		});
+
+		test('a batch of 5 dispatched without waiting; the trigger workflow runs once per finished run, with its items', async () => {
+			const before = (await triggerExecutions()).length;
+			sim.clearLog();
+			const result = await n8n.executeWorkflow(prepared, 'wsaiExBatch00001');
+			const started = result.data.resultData.runData['Start runs'][0].data.main[0];
+			assert.equal(started.length, 5);
+			const runIds = started.map((item) => item.json.run_id);
+			assert.equal(new Set(runIds).size, 5);
+			assert.equal(sim.requests('dispatch').length, 5);
+			const executions = await until('5 trigger executions', async () => {
+				const all = await triggerExecutions();
+				return all.length >= before + 5 && all.filter((execution) => execution.finished || execution.status === 'success').length >= before + 5 ? all : undefined;
+			}, 60000);
+			const summaries = executions
+				.slice(0, 5)
+				.map((execution) => execution.data.resultData.runData['When a run ends'][0].data.main[0][0].json);
+			assert.deepEqual(summaries.map((run) => run.id).sort(), [...runIds].sort());
+			for (const run of summaries) {
+				assert.equal(run.event, 'completed');
+				assert.equal(run.result.pages.length, 3);
+				assert.equal(run.result.pages[0].items.length, 4);
+			}
+			assert.ok(sim.deliveries.filter((delivery) => runIds.includes(delivery.runId)).every((delivery) => delivery.status === 200));
+		});
+
+		test('a delivery with a wrong header is rejected (401) and leaves no execution; a duplicate leaves one', async () => {
+			const runId = [...sim.runs.values()].find((run) => run.outcome === 'completed').id;
+			const before = (await triggerExecutions()).length;
+			await sim.deliver(runId, { headers: { Authorization: 'Bearer wrong' } });
+			assert.equal(sim.deliveries.at(-1).status, 401);
+			await sim.deliver(runId);
+			assert.equal(sim.deliveries.at(-1).status, 200);
+			await sleep(2000);
+			assert.equal((await triggerExecutions()).length, before);
+		});
+
+		test("the credential test through n8n's own endpoint: valid and invalid key", async () => {
+			const test = async (apiKey) =>
+				await session.rest('POST', '/credentials/test', {
+					credentials: { id: 'wsaiDemoCred0001', name: 'test', type: 'webScrapeAiApi', data: { apiKey, baseUrl: simBaseUrl } },
+				});
+			const valid = await test(demo.TEST_KEY);
+			assert.equal(valid.body.data.status, 'OK', JSON.stringify(valid.body));
+			const invalid = await test('wsaiWRONGkey');
+			assert.equal(invalid.body.data.status, 'Error');
+			assert.doesNotMatch(JSON.stringify(invalid.body), /wsg_live_TEST/);
+		});
+	});
+}
