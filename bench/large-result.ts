@@ -16,10 +16,13 @@ import { loadPackage, runAction } from '../test/harness/engine';
 async function bare(baseUrl: string, apiKey: string, runId: string): Promise<void> {
 	(global as { gc?: () => void }).gc?.();
 	const idleRss = process.memoryUsage().rss;
-	const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, { headers: { 'x-api-key': apiKey } });
+	const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, {
+		headers: { 'x-api-key': apiKey },
+	});
 	const data = JSON.parse(await response.body.text());
 	const items = [];
-	for (const page of data.data.result.pages) for (const json of page.items) items.push({ json, pairedItem: { item: 0 } });
+	for (const page of data.data.result.pages)
+		for (const json of page.items) items.push({ json, pairedItem: { item: 0 } });
 	const peakRss = process.resourceUsage().maxRSS * 1024;
 	process.stdout.write(`${JSON.stringify({ idleRss, peakRss, items: items.length })}\n`);
 	process.exit(0);
@@ -29,7 +32,12 @@ async function main(): Promise<void> {
 	const [baseUrl, apiKey, runId, smallRunId, mode] = process.argv.slice(2);
 	if (mode === 'bare') return await bare(baseUrl, apiKey, runId);
 	const credentials = { apiKey, baseUrl };
-	const params = (id: string) => ({ resource: 'run', operation: 'get', runId: id, output: 'items' });
+	const params = (id: string) => ({
+		resource: 'run',
+		operation: 'get',
+		runId: id,
+		output: 'items',
+	});
 	await loadPackage();
 	// Warm up code paths (and the JIT) on a small run, so idle RSS includes the loaded engine.
 	for (let i = 0; i < 3; i++) await runAction(params(smallRunId), [{}], { credentials });

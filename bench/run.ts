@@ -30,9 +30,18 @@ interface Row {
 	ok: boolean | undefined;
 }
 const rows: Row[] = [];
-function row(section: string, figure: string, value: string, baseline: string, target: string, ok?: boolean) {
+function row(
+	section: string,
+	figure: string,
+	value: string,
+	baseline: string,
+	target: string,
+	ok?: boolean,
+) {
 	rows.push({ section, figure, value, baseline, target, ok });
-	console.log(`  ${ok === undefined ? '·' : ok ? '✓' : '✗'} ${figure}: ${value} (baseline ${baseline}; target ${target})`);
+	console.log(
+		`  ${ok === undefined ? '·' : ok ? '✓' : '✗'} ${figure}: ${value} (baseline ${baseline}; target ${target})`,
+	);
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -59,7 +68,12 @@ async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
 		sim.runs.clear();
 		const [result, ms] = await timed(() =>
 			runAction(
-				{ resource: 'recipe', operation: 'run', recipeId: 'benchFan', options: { ...poll, concurrency, checkQuota: false } },
+				{
+					resource: 'recipe',
+					operation: 'run',
+					recipeId: 'benchFan',
+					options: { ...poll, concurrency, checkQuota: false },
+				},
 				Array.from({ length: n }, (_, i) => ({ i })),
 				{ credentials },
 			),
@@ -76,7 +90,8 @@ async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
 	for (const n of baselineSizes) baseline.set(n, (await measure(n, 1)).ms);
 	const perRunBaseline = baseline.get(10)! / 10;
 	const baselineFor = (n: number) => baseline.get(n) ?? n * perRunBaseline;
-	const label = (n: number) => `${seconds(baselineFor(n))}${baseline.has(n) ? '' : ' (est. N × per-run at N=10)'}`;
+	const label = (n: number) =>
+		`${seconds(baselineFor(n))}${baseline.has(n) ? '' : ' (est. N × per-run at N=10)'}`;
 
 	for (const n of sizes) {
 		const all = await measure(n, n);
@@ -113,7 +128,10 @@ async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
  */
 async function sdkClient(baseUrl: string, recipeId: string, scale: number) {
 	const headers = { 'x-api-key': TEST_KEY };
-	const dispatched = await request(`${baseUrl}/smartbrowse/recipes/${recipeId}/run`, { method: 'POST', headers });
+	const dispatched = await request(`${baseUrl}/smartbrowse/recipes/${recipeId}/run`, {
+		method: 'POST',
+		headers,
+	});
 	const runId = ((await dispatched.body.json()) as { data: { run_id: string } }).data.run_id;
 	let interval = 2000;
 	let requests = 0;
@@ -122,14 +140,17 @@ async function sdkClient(baseUrl: string, recipeId: string, scale: number) {
 		const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, { headers });
 		const body = (await response.body.json()) as { data: { run_status: string } };
 		requests++;
-		if (['completed', 'failed', 'cancelled'].includes(body.data.run_status)) return { runId, requests, done: Date.now() };
+		if (['completed', 'failed', 'cancelled'].includes(body.data.run_status))
+			return { runId, requests, done: Date.now() };
 		interval = Math.min(interval * 1.5, 10000);
 	}
 }
 
 async function pollingCost(baseUrl: string): Promise<void> {
 	const scale = 20;
-	console.log(`\n2. Polling cost (clock scaled ×${scale} in the simulator and in the poll options)`);
+	console.log(
+		`\n2. Polling cost (clock scaled ×${scale} in the simulator and in the poll options)`,
+	);
 	const sim = new Simulator({ timeScale: scale });
 	const scaledBase = await sim.start();
 	try {
@@ -143,7 +164,12 @@ async function pollingCost(baseUrl: string): Promise<void> {
 					resource: 'recipe',
 					operation: 'run',
 					recipeId: id,
-					options: { pollInterval: 2 / scale, maxPollInterval: 10 / scale, timeout: 960 / scale, checkQuota: false },
+					options: {
+						pollInterval: 2 / scale,
+						maxPollInterval: 10 / scale,
+						timeout: 960 / scale,
+						checkQuota: false,
+					},
 				},
 				[{}],
 				{ credentials: { apiKey: TEST_KEY, baseUrl: scaledBase } },
@@ -153,7 +179,10 @@ async function pollingCost(baseUrl: string): Promise<void> {
 			const run = [...sim.runs.values()][0];
 			const ours = { requests: sim.requests('run').length, latencyMs: (done - run.endsAt) * scale };
 			const client = await sdkClient(scaledBase, id, scale);
-			const sdk = { requests: client.requests, latencyMs: (client.done - sim.runs.get(client.runId)!.endsAt) * scale };
+			const sdk = {
+				requests: client.requests,
+				latencyMs: (client.done - sim.runs.get(client.runId)!.endsAt) * scale,
+			};
 			row(
 				'polling',
 				`${durationS} s run: polls per run / detection latency`,
@@ -172,9 +201,11 @@ async function pollingCost(baseUrl: string): Promise<void> {
 // ---- 3. large results ------------------------------------------------------------------------
 
 async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
-	const pages = SHORT ? 20 : 100;
+	const pages = 100;
 	const total = pages * 1000;
-	console.log(`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`);
+	console.log(
+		`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`,
+	);
 	sim.addRecipe('benchLarge', {
 		durationMs: 1,
 		pages,
@@ -191,7 +222,9 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 	const large = sim.seedCompletedRun('benchLarge');
 	const small = sim.seedCompletedRun('benchSmall');
 	// The simulator serialises a result once, on its first read: do that here, not in the measurement.
-	await (await request(`${baseUrl}/smartbrowse/runs/${large.id}`, { headers: { 'x-api-key': TEST_KEY } })).body.text();
+	await (
+		await request(`${baseUrl}/smartbrowse/runs/${large.id}`, { headers: { 'x-api-key': TEST_KEY } })
+	).body.text();
 	const script = path.join(__dirname, 'large-result.js');
 	// Asynchronous, so this process's simulator keeps answering the child.
 	const child = async (...extra: string[]) => {
@@ -215,7 +248,8 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 		return JSON.parse(out.trim().split('\n').pop()!);
 	};
 	const m = await child();
-	if (m.error || m.items !== total) throw new Error(`large result: ${m.error ?? `${m.items} items`}`);
+	if (m.error || m.items !== total)
+		throw new Error(`large result: ${m.error ?? `${m.items} items`}`);
 	const floor = await child('bare');
 	const processingMs = Math.max(0, m.nodeMs - m.helperFetchMs);
 	const ratio = processingMs / m.parseMs;
@@ -256,7 +290,12 @@ async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void>
 		for (let i = 0; i < total; i++) {
 			const repeat = i % 10 === 9;
 			const runId = repeat ? runIds[Math.max(0, next - 1 - (i % 7))] : runIds[next++];
-			bodies.push({ event: i % 2 ? 'smartbrowse.completed' : 'completed', run_id: runId, recipe_id: 'benchHook', timestamp: '2026-05-21T17:04:12Z' });
+			bodies.push({
+				event: i % 2 ? 'smartbrowse.completed' : 'completed',
+				run_id: runId,
+				recipe_id: 'benchHook',
+				timestamp: '2026-05-21T17:04:12Z',
+			});
 		}
 		const setup = await setUpTrigger(
 			{ events: ['completed', 'failed'], fetchRunDetails, output: 'run' },
@@ -322,8 +361,19 @@ async function endurance(): Promise<void> {
 			}
 			ids.forEach((id, index) => {
 				const out = byItem.get(index) ?? [];
-				if (out.length === 3 && out.every((json, i) => json.name === `Product 1-${i + 1}` && String(json.url).includes(id))) good++;
-				else if (out.length === 1 && typeof out[0].error === 'string' && /may have started|webscrape\.ai|Run "/.test(out[0].error)) clearErrors++;
+				if (
+					out.length === 3 &&
+					out.every(
+						(json, i) => json.name === `Product 1-${i + 1}` && String(json.url).includes(id),
+					)
+				)
+					good++;
+				else if (
+					out.length === 1 &&
+					typeof out[0].error === 'string' &&
+					/may have started|webscrape\.ai|Run "/.test(out[0].error)
+				)
+					clearErrors++;
 				else unclear++;
 				const runs = [...sim.runs.values()].filter((run) => run.recipeId === id).length;
 				if (runs > 1) duplicateRuns++;
@@ -342,7 +392,14 @@ async function endurance(): Promise<void> {
 		'0 otherwise',
 		unclear === 0,
 	);
-	row('endurance', 'items that started more than one run', `${duplicateRuns}`, '—', '0', duplicateRuns === 0);
+	row(
+		'endurance',
+		'items that started more than one run',
+		`${duplicateRuns}`,
+		'—',
+		'0',
+		duplicateRuns === 0,
+	);
 	const growth = rss[rss.length - 1] - rss[0];
 	row(
 		'endurance',
@@ -357,7 +414,9 @@ async function endurance(): Promise<void> {
 // ---- main ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-	console.log(`Benchmark (${SHORT ? 'short' : 'full'}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`);
+	console.log(
+		`Benchmark (${SHORT ? 'short' : 'full'}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
+	);
 	const sim = new Simulator();
 	const baseUrl = await sim.start();
 	sim.addKey(TEST_KEY, { credits: 1e9, runsCap: 1e9 });
@@ -379,7 +438,10 @@ async function main(): Promise<void> {
 		'',
 		'| section | figure | value | baseline (same run) | target | met |',
 		'|---|---|---|---|---|---|',
-		...rows.map((r) => `| ${r.section} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.target} | ${r.ok === undefined ? '–' : r.ok ? 'yes' : '**no**'} |`),
+		...rows.map(
+			(r) =>
+				`| ${r.section} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.target} | ${r.ok === undefined ? '–' : r.ok ? 'yes' : '**no**'} |`,
+		),
 	].join('\n');
 	const outDir = path.resolve(__dirname, '..', '..', '..', 'bench');
 	const file = path.join(outDir, SHORT ? 'results-short.md' : 'results.md');
@@ -387,7 +449,9 @@ async function main(): Promise<void> {
 	console.log(`\n${table}\n\nWritten to ${path.relative(process.cwd(), file)}`);
 	const missed = rows.filter((r) => r.ok === false);
 	if (missed.length > 0) {
-		console.error(`\n${missed.length} target(s) missed beyond the ${NOISE_MARGIN * 100} % noise margin.`);
+		console.error(
+			`\n${missed.length} target(s) missed beyond the ${NOISE_MARGIN * 100} % noise margin.`,
+		);
 		process.exit(1);
 	}
 	process.exit(0);

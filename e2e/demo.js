@@ -30,14 +30,21 @@ async function startSimulator({ port = 0, runMs = 5000 } = {}) {
 	const sim = new Simulator();
 	const baseUrl = await sim.start(port);
 	sim.addRecipe('m3Yc2tFvN8q', { pages: 3, itemsPerPage: 4, durationMs: runMs });
-	sim.addRecipe('demoFailing1', { durationMs: Math.min(runMs, 3000), outcome: 'failed', error: 'target page did not load within timeout' });
+	sim.addRecipe('demoFailing1', {
+		durationMs: Math.min(runMs, 3000),
+		outcome: 'failed',
+		error: 'target page did not load within timeout',
+	});
 	return { sim, baseUrl };
 }
 
 /** Points every demo recipe's webhook at the trigger example, with the credential's header. */
 function wireWebhooks(sim, n8nBaseUrl) {
 	for (const id of ['m3Yc2tFvN8q', 'demoFailing1']) {
-		sim.recipes.get(id).webhook = { url: triggerUrl(n8nBaseUrl), headers: { Authorization: WEBHOOK_SECRET } };
+		sim.recipes.get(id).webhook = {
+			url: triggerUrl(n8nBaseUrl),
+			headers: { Authorization: WEBHOOK_SECRET },
+		};
 	}
 }
 
@@ -46,8 +53,22 @@ function credential(simBaseUrl) {
 		id: CREDENTIAL_ID,
 		name: 'WebScrape AI (local simulator)',
 		type: 'webScrapeAiApi',
-		data: { apiKey: TEST_KEY, baseUrl: simBaseUrl, webhookHeaderName: 'Authorization', webhookHeaderValue: WEBHOOK_SECRET },
+		data: {
+			apiKey: TEST_KEY,
+			baseUrl: simBaseUrl,
+			webhookHeaderName: 'Authorization',
+			webhookHeaderValue: WEBHOOK_SECRET,
+		},
 	};
 }
 
-module.exports = { examples, startSimulator, wireWebhooks, credential, triggerUrl, TRIGGER_WORKFLOW_ID, WEBHOOK_SECRET, TEST_KEY };
+module.exports = {
+	examples,
+	startSimulator,
+	wireWebhooks,
+	credential,
+	triggerUrl,
+	TRIGGER_WORKFLOW_ID,
+	WEBHOOK_SECRET,
+	TEST_KEY,
+};

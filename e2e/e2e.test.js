@@ -33,7 +33,12 @@ for (const line of LINES_TO_TEST) {
 		let key;
 
 		const triggerExecutions = async () => {
-			const result = await n8n.publicApi(instance, key, 'GET', `/executions?workflowId=${demo.TRIGGER_WORKFLOW_ID}&includeData=true&limit=250`);
+			const result = await n8n.publicApi(
+				instance,
+				key,
+				'GET',
+				`/executions?workflowId=${demo.TRIGGER_WORKFLOW_ID}&includeData=true&limit=250`,
+			);
 			assert.equal(result.status, 200, JSON.stringify(result.body));
 			return result.body.data;
 		};
@@ -51,7 +56,11 @@ for (const line of LINES_TO_TEST) {
 			key = await n8n.apiKey(session);
 			// 2.x answers the webhook a moment after activation: wait until a bad delivery gets a 401.
 			await until('the trigger webhook', async () => {
-				const response = await fetch(demo.triggerUrl(instance.baseUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+				const response = await fetch(demo.triggerUrl(instance.baseUrl), {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: '{}',
+				});
 				return response.status === 401;
 			});
 		});
@@ -62,14 +71,17 @@ for (const line of LINES_TO_TEST) {
 		});
 
 		test('both nodes, the tool variant and the examples are loaded', async () => {
-			const types = await (await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })).json();
+			const types = await (
+				await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })
+			).json();
 			const names = types.map((type) => type.name);
 			for (const name of ['webScrapeAi', 'webScrapeAiTrigger', 'webScrapeAiTool']) {
 				assert.ok(names.includes(`n8n-nodes-webscrape-ai.${name}`), `${name} missing`);
 			}
 			const workflows = await n8n.publicApi(instance, key, 'GET', '/workflows');
 			const ids = workflows.body.data.map((workflow) => workflow.id);
-			for (const example of demo.examples()) assert.ok(ids.includes(example.id), `${example.id} not imported`);
+			for (const example of demo.examples())
+				assert.ok(ids.includes(example.id), `${example.id} not imported`);
 		});
 
 		test('run a recipe and use its rows: 12 rows, each paired', async () => {
@@ -99,20 +111,36 @@ for (const line of LINES_TO_TEST) {
 			const runIds = started.map((item) => item.json.run_id);
 			assert.equal(new Set(runIds).size, 5);
 			assert.equal(sim.requests('dispatch').length, 5);
-			const executions = await until('5 trigger executions', async () => {
-				const all = await triggerExecutions();
-				return all.length >= before + 5 && all.filter((execution) => execution.finished || execution.status === 'success').length >= before + 5 ? all : undefined;
-			}, 60000);
+			const executions = await until(
+				'5 trigger executions',
+				async () => {
+					const all = await triggerExecutions();
+					return all.length >= before + 5 &&
+						all.filter((execution) => execution.finished || execution.status === 'success')
+							.length >=
+							before + 5
+						? all
+						: undefined;
+				},
+				60000,
+			);
 			const summaries = executions
 				.slice(0, 5)
-				.map((execution) => execution.data.resultData.runData['When a run ends'][0].data.main[0][0].json);
+				.map(
+					(execution) =>
+						execution.data.resultData.runData['When a run ends'][0].data.main[0][0].json,
+				);
 			assert.deepEqual(summaries.map((run) => run.id).sort(), [...runIds].sort());
 			for (const run of summaries) {
 				assert.equal(run.event, 'completed');
 				assert.equal(run.result.pages.length, 3);
 				assert.equal(run.result.pages[0].items.length, 4);
 			}
-			assert.ok(sim.deliveries.filter((delivery) => runIds.includes(delivery.runId)).every((delivery) => delivery.status === 200));
+			assert.ok(
+				sim.deliveries
+					.filter((delivery) => runIds.includes(delivery.runId))
+					.every((delivery) => delivery.status === 200),
+			);
 		});
 
 		test('a delivery with a wrong header is rejected (401) and leaves no execution; a duplicate leaves one', async () => {
@@ -129,7 +157,12 @@ for (const line of LINES_TO_TEST) {
 		test("the credential test through n8n's own endpoint: valid and invalid key", async () => {
 			const test = async (apiKey) =>
 				await session.rest('POST', '/credentials/test', {
-					credentials: { id: 'wsaiDemoCred0001', name: 'test', type: 'webScrapeAiApi', data: { apiKey, baseUrl: simBaseUrl } },
+					credentials: {
+						id: 'wsaiDemoCred0001',
+						name: 'test',
+						type: 'webScrapeAiApi',
+						data: { apiKey, baseUrl: simBaseUrl },
+					},
 				});
 			const valid = await test(demo.TEST_KEY);
 			assert.equal(valid.body.data.status, 'OK', JSON.stringify(valid.body));

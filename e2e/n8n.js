@@ -16,8 +16,15 @@ const CACHE = path.join(ROOT, '.cache');
 
 /** The release lines we support, and the Node each runs on here. */
 const LINES = {
-	1: { version: require('./n8n-1/package.json').dependencies.n8n, manifest: path.join(__dirname, 'n8n-1') },
-	2: { version: require('./n8n-2/package.json').dependencies.n8n, manifest: path.join(__dirname, 'n8n-2'), node: 24 },
+	1: {
+		version: require('./n8n-1/package.json').dependencies.n8n,
+		manifest: path.join(__dirname, 'n8n-1'),
+	},
+	2: {
+		version: require('./n8n-2/package.json').dependencies.n8n,
+		manifest: path.join(__dirname, 'n8n-2'),
+		node: 24,
+	},
 };
 
 function log(message) {
@@ -25,7 +32,12 @@ function log(message) {
 }
 
 function run(command, args, options = {}) {
-	return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+	return execFileSync(command, args, {
+		stdio: ['ignore', 'pipe', 'pipe'],
+		encoding: 'utf8',
+		maxBuffer: 64 << 20,
+		...options,
+	});
 }
 
 /** Node 24 from the npm package node@24 (n8n 2.x needs Node ≥ 22; this machine has 20). */
@@ -47,7 +59,11 @@ function ensureNode24() {
 function lineEnv(line) {
 	if (LINES[line].node !== 24) return { ...process.env };
 	const node24 = ensureNode24();
-	return { ...process.env, PATH: `${node24.bin}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: node24.nodedir };
+	return {
+		...process.env,
+		PATH: `${node24.bin}${path.delimiter}${process.env.PATH}`,
+		npm_config_nodedir: node24.nodedir,
+	};
 }
 
 /** Installs the pinned n8n once (from the committed lockfile) and returns its folder. */
@@ -99,7 +115,15 @@ function installPackageInto(userFolder, tarball) {
 	fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
 	fs.writeFileSync(
 		path.join(nodesDir, 'package.json'),
-		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { 'n8n-nodes-webscrape-ai': manifest.version } }, null, 2),
+		JSON.stringify(
+			{
+				name: 'installed-nodes',
+				private: true,
+				dependencies: { 'n8n-nodes-webscrape-ai': manifest.version },
+			},
+			null,
+			2,
+		),
 	);
 }
 
@@ -156,7 +180,11 @@ function n8nEnv(line, { userFolder, port, brokerPort }) {
 
 function n8nCli(line, dir, env, args) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	return run(LINES[line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath, [bin, ...args], { env, cwd: dir });
+	return run(
+		LINES[line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath,
+		[bin, ...args],
+		{ env, cwd: dir },
+	);
 }
 
 /**
@@ -175,12 +203,26 @@ async function prepare(line, { credentials = [], workflows = [], activate = [], 
 		fs.writeFileSync(file, JSON.stringify(data, null, 2));
 		return file;
 	};
-	if (credentials.length) n8nCli(line, dir, env, ['import:credentials', `--input=${write('credentials.json', credentials)}`]);
+	if (credentials.length)
+		n8nCli(line, dir, env, [
+			'import:credentials',
+			`--input=${write('credentials.json', credentials)}`,
+		]);
 	for (const [index, workflow] of workflows.entries()) {
-		n8nCli(line, dir, env, ['import:workflow', `--input=${write(`workflow-${index}.json`, workflow)}`]);
+		n8nCli(line, dir, env, [
+			'import:workflow',
+			`--input=${write(`workflow-${index}.json`, workflow)}`,
+		]);
 	}
 	for (const id of activate) {
-		n8nCli(line, dir, env, line === 1 ? ['update:workflow', `--id=${id}`, '--active=true'] : ['publish:workflow', `--id=${id}`]);
+		n8nCli(
+			line,
+			dir,
+			env,
+			line === 1
+				? ['update:workflow', `--id=${id}`, '--active=true']
+				: ['publish:workflow', `--id=${id}`],
+		);
 	}
 	return { line, dir, env, userFolder, port, baseUrl: `http://127.0.0.1:${port}` };
 }
@@ -188,8 +230,13 @@ async function prepare(line, { credentials = [], workflows = [], activate = [], 
 /** Boots n8n and resolves once the editor is ready. */
 async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const node = LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
-	const child = spawn(node, [bin, 'start'], { env: prepared.env, cwd: prepared.dir, stdio: ['ignore', stdio, stdio] });
+	const node =
+		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	const child = spawn(node, [bin, 'start'], {
+		env: prepared.env,
+		cwd: prepared.dir,
+		stdio: ['ignore', stdio, stdio],
+	});
 	let output = '';
 	if (stdio === 'pipe') {
 		child.stdout.on('data', (chunk) => (output += chunk));
@@ -197,14 +244,19 @@ async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
 	}
 	const started = Date.now();
 	for (;;) {
-		if (child.exitCode !== null) throw new Error(`n8n exited with ${child.exitCode}:\n${output.slice(-4000)}`);
+		if (child.exitCode !== null)
+			throw new Error(`n8n exited with ${child.exitCode}:\n${output.slice(-4000)}`);
 		if (Date.now() - started > timeoutMs) {
 			child.kill('SIGKILL');
 			throw new Error(`n8n did not become ready in ${timeoutMs} ms:\n${output.slice(-4000)}`);
 		}
 		try {
 			const response = await fetch(`${prepared.baseUrl}/healthz/readiness`);
-			if (response.status === 200 && (stdio !== 'pipe' || output.includes('Editor is now accessible'))) break;
+			if (
+				response.status === 200 &&
+				(stdio !== 'pipe' || output.includes('Editor is now accessible'))
+			)
+				break;
 		} catch {
 			// not listening yet
 		}
@@ -227,17 +279,34 @@ async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
 }
 
 /** A logged-in REST session (owner set up on first use) and a public-API key. */
-async function session(instance, owner = { email: 'demo@example.com', firstName: 'Demo', lastName: 'User', password: 'Demo-password-1' }) {
+async function session(
+	instance,
+	owner = {
+		email: 'demo@example.com',
+		firstName: 'Demo',
+		lastName: 'User',
+		password: 'Demo-password-1',
+	},
+) {
 	const headers = { 'content-type': 'application/json', 'browser-id': 'wsai-e2e' };
-	let response = await fetch(`${instance.baseUrl}/rest/owner/setup`, { method: 'POST', headers, body: JSON.stringify(owner) });
+	let response = await fetch(`${instance.baseUrl}/rest/owner/setup`, {
+		method: 'POST',
+		headers,
+		body: JSON.stringify(owner),
+	});
 	if (response.status >= 400) {
 		response = await fetch(`${instance.baseUrl}/rest/login`, {
 			method: 'POST',
 			headers,
-			body: JSON.stringify({ emailOrLdapLoginId: owner.email, email: owner.email, password: owner.password }),
+			body: JSON.stringify({
+				emailOrLdapLoginId: owner.email,
+				email: owner.email,
+				password: owner.password,
+			}),
 		});
 	}
-	if (response.status >= 400) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+	if (response.status >= 400)
+		throw new Error(`login failed: ${response.status} ${await response.text()}`);
 	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
 	const rest = async (method, route, body) => {
 		const res = await fetch(`${instance.baseUrl}/rest${route}`, {
@@ -260,11 +329,21 @@ async function session(instance, owner = { email: 'demo@example.com', firstName:
 async function apiKey(restSession) {
 	const created = await restSession.rest('POST', '/api-keys', {
 		label: `e2e-${Date.now()}`,
-		scopes: ['workflow:read', 'workflow:activate', 'workflow:deactivate', 'workflow:list', 'execution:read', 'execution:list'],
+		scopes: [
+			'workflow:read',
+			'workflow:activate',
+			'workflow:deactivate',
+			'workflow:list',
+			'execution:read',
+			'execution:list',
+		],
 		expiresAt: null,
 	});
 	const key = created.body?.data?.rawApiKey ?? created.body?.data?.apiKey;
-	if (!key) throw new Error(`could not create an API key: ${created.status} ${JSON.stringify(created.body)}`);
+	if (!key)
+		throw new Error(
+			`could not create an API key: ${created.status} ${JSON.stringify(created.body)}`,
+		);
 	return key;
 }
 
@@ -287,17 +366,40 @@ async function executeWorkflow(prepared, id) {
 	// A CLI run beside the server starts its own task-runner broker: give it a port of its own.
 	const env = { ...prepared.env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const node = LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	const node =
+		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
 	// Asynchronous: a simulator in this process must keep answering the workflow's requests.
 	const stdout = await new Promise((resolve, reject) =>
-		execFile(node, [bin, 'execute', `--id=${id}`, '--rawOutput'], { env, cwd: prepared.dir, maxBuffer: 64 << 20 }, (error, out, err) => {
-			if (error && !String(out).includes('{')) reject(new Error(`n8n execute failed: ${err || error.message}`));
-			else resolve(String(out));
-		}),
+		execFile(
+			node,
+			[bin, 'execute', `--id=${id}`, '--rawOutput'],
+			{ env, cwd: prepared.dir, maxBuffer: 64 << 20 },
+			(error, out, err) => {
+				if (error && !String(out).includes('{'))
+					reject(new Error(`n8n execute failed: ${err || error.message}`));
+				else resolve(String(out));
+			},
+		),
 	);
 	const start = stdout.indexOf('{\n');
 	const end = stdout.lastIndexOf('\n}');
-	return JSON.parse(stdout.slice(start >= 0 ? start : stdout.indexOf('{'), end >= 0 ? end + 2 : undefined));
+	return JSON.parse(
+		stdout.slice(start >= 0 ? start : stdout.indexOf('{'), end >= 0 ? end + 2 : undefined),
+	);
 }
 
-module.exports = { LINES, ROOT, CACHE, ensureN8n, ensureNode24, prepare, start, session, apiKey, publicApi, executeWorkflow, freePort, log };
+module.exports = {
+	LINES,
+	ROOT,
+	CACHE,
+	ensureN8n,
+	ensureNode24,
+	prepare,
+	start,
+	session,
+	apiKey,
+	publicApi,
+	executeWorkflow,
+	freePort,
+	log,
+};

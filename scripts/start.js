@@ -15,11 +15,17 @@ const n8n = require('../e2e/n8n');
 const CHECK = process.argv.includes('--check');
 
 async function main() {
-	const line = Number(process.versions.node.split('.')[0]) >= 24 || process.env.DEMO_N8N_LINE === '2' ? 2 : 1;
+	const line =
+		Number(process.versions.node.split('.')[0]) >= 24 || process.env.DEMO_N8N_LINE === '2' ? 2 : 1;
 	n8n.log('building the package …');
-	execSync('npm run build', { cwd: n8n.ROOT, stdio: CHECK ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+	execSync('npm run build', {
+		cwd: n8n.ROOT,
+		stdio: CHECK ? 'ignore' : ['ignore', 'ignore', 'inherit'],
+	});
 
-	const { sim, baseUrl: simBaseUrl } = await demo.startSimulator({ port: Number(process.env.SIM_PORT ?? 0) });
+	const { sim, baseUrl: simBaseUrl } = await demo.startSimulator({
+		port: Number(process.env.SIM_PORT ?? 0),
+	});
 	const userFolder = path.join(n8n.CACHE, CHECK ? `demo-check-${process.pid}` : 'demo');
 	fs.mkdirSync(userFolder, { recursive: true });
 	const prepared = await n8n.prepare(line, {
@@ -29,7 +35,9 @@ async function main() {
 		activate: [demo.TRIGGER_WORKFLOW_ID],
 	});
 	demo.wireWebhooks(sim, prepared.baseUrl);
-	n8n.log(`starting n8n ${n8n.LINES[line].version} (log: ${path.relative(process.cwd(), path.join(userFolder, 'n8n.log'))}) …`);
+	n8n.log(
+		`starting n8n ${n8n.LINES[line].version} (log: ${path.relative(process.cwd(), path.join(userFolder, 'n8n.log'))}) …`,
+	);
 	const instance = await n8n.start(prepared);
 	const logFile = fs.createWriteStream(path.join(userFolder, 'n8n.log'));
 	logFile.write(instance.output());
@@ -44,18 +52,28 @@ async function main() {
 	};
 
 	if (CHECK) {
-		const types = await (await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })).json();
+		const types = await (
+			await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })
+		).json();
 		const names = types.map((type) => type.name);
 		const workflows = await session.rest('GET', '/workflows');
 		const ids = (workflows.body.data ?? workflows.body).map((workflow) => workflow.id);
 		const result = {
-			nodes: ['n8n-nodes-webscrape-ai.webScrapeAi', 'n8n-nodes-webscrape-ai.webScrapeAiTrigger'].filter((name) => names.includes(name)),
+			nodes: [
+				'n8n-nodes-webscrape-ai.webScrapeAi',
+				'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
+			].filter((name) => names.includes(name)),
 			tool: names.includes('n8n-nodes-webscrape-ai.webScrapeAiTool'),
-			examples: demo.examples().map((workflow) => workflow.id).filter((id) => ids.includes(id)),
+			examples: demo
+				.examples()
+				.map((workflow) => workflow.id)
+				.filter((id) => ids.includes(id)),
 		};
 		process.stdout.write(`${JSON.stringify(result)}\n`);
 		await stop();
-		process.exit(result.nodes.length === 2 && result.examples.length === demo.examples().length ? 0 : 1);
+		process.exit(
+			result.nodes.length === 2 && result.examples.length === demo.examples().length ? 0 : 1,
+		);
 	}
 
 	console.log(`

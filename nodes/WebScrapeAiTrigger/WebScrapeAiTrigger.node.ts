@@ -19,7 +19,8 @@ export class WebScrapeAiTrigger implements INodeType {
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{"on " + $parameter["events"].join(", ")}}',
-		description: 'Starts the workflow when a webscrape.ai SmartBrowse run completes, fails or is cancelled',
+		description:
+			'Starts the workflow when a webscrape.ai SmartBrowse run completes, fails or is cancelled',
 		defaults: { name: 'WebScrape AI Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],

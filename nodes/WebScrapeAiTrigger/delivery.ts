@@ -1,5 +1,10 @@
 import { createHash, timingSafeEqual } from 'crypto';
-import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type {
+	IDataObject,
+	INodeExecutionData,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
 
 import { runItems } from '../WebScrapeAi/helpers/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
@@ -16,7 +21,11 @@ interface DedupeMemory {
 	staticData: IDataObject;
 }
 
-function answer(context: IWebhookFunctions, status: number, body: IDataObject): IWebhookResponseData {
+function answer(
+	context: IWebhookFunctions,
+	status: number,
+	body: IDataObject,
+): IWebhookResponseData {
 	const response = context.getResponseObject();
 	response.status(status).json(body);
 	return { noWebhookResponse: true };
@@ -67,7 +76,11 @@ function remember(memory: DedupeMemory | undefined, key: string): void {
 
 function forget(memory: DedupeMemory | undefined, key: string): void {
 	const index = memory ? memory.keys.lastIndexOf(key) : -1;
-	if (index >= 0) store(memory!, memory!.keys.filter((_, position) => position !== index));
+	if (index >= 0)
+		store(
+			memory!,
+			memory!.keys.filter((_, position) => position !== index),
+		);
 }
 
 /**
@@ -87,7 +100,12 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	}
 
 	const body = parsedBody(this);
-	if (!body || typeof body.run_id !== 'string' || body.run_id === '' || typeof body.event !== 'string') {
+	if (
+		!body ||
+		typeof body.run_id !== 'string' ||
+		body.run_id === '' ||
+		typeof body.event !== 'string'
+	) {
 		return answer(this, 400, {
 			error: 'Expected a JSON object with string "run_id" and "event", as webscrape.ai sends',
 		});
@@ -95,7 +113,8 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	const runId = body.run_id;
 	const event = normaliseEvent(body.event);
 	const events = this.getNodeParameter('events', []) as string[];
-	if (!event || !events.includes(event)) return answer(this, 200, { received: true, started: false });
+	if (!event || !events.includes(event))
+		return answer(this, 200, { received: true, started: false });
 
 	const recipeFilter = String(this.getNodeParameter('recipeIds', '') ?? '')
 		.split(',')
@@ -131,7 +150,9 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 			if ((error as { httpCode?: string | null }).httpCode === '404') {
 				return answer(this, 200, { received: true, started: false });
 			}
-			return answer(this, 503, { error: 'Could not confirm the run with webscrape.ai; try again later' });
+			return answer(this, 503, {
+				error: 'Could not confirm the run with webscrape.ai; try again later',
+			});
 		}
 		if (run.data.run_status !== event) {
 			forget(memory, key);

@@ -18,8 +18,16 @@ export const properties: INodeProperties[] = [
 		required: true,
 		default: ['completed', 'failed'],
 		options: [
-			{ name: 'Completed', value: 'completed', description: 'The run finished and items came back' },
-			{ name: 'Failed', value: 'failed', description: 'The run errored (including the 15-minute cap)' },
+			{
+				name: 'Completed',
+				value: 'completed',
+				description: 'The run finished and items came back',
+			},
+			{
+				name: 'Failed',
+				value: 'failed',
+				description: 'The run errored (including the 15-minute cap)',
+			},
 			{
 				name: 'Cancelled',
 				value: 'cancelled',
@@ -56,7 +64,8 @@ export const properties: INodeProperties[] = [
 			{
 				name: 'Run',
 				value: 'run',
-				description: 'One item: the run (with its extracted rows) plus the delivery\'s event and timestamp',
+				description:
+					"One item: the run (with its extracted rows) plus the delivery's event and timestamp",
 			},
 			{
 				name: 'Extracted Items',

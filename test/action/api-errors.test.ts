@@ -22,9 +22,13 @@ describe('API errors and retries', () => {
 	test('insufficient_credits: the headline gives balance and amount required; no retry', async () => {
 		const key = 'wsg_live_POORkey0123456789abcdefghijklmno';
 		api.sim.addKey(key, { credits: 1 });
-		const result = await runAction(runQuick(), [{}], { credentials: { apiKey: key, baseUrl: api.baseUrl } });
+		const result = await runAction(runQuick(), [{}], {
+			credentials: { apiKey: key, baseUrl: api.baseUrl },
+		});
 		api.seen.push(result.outputs, result.error);
-		expect(result.error?.message).toBe('Not enough webscrape.ai credits: balance 1, this request needs 2');
+		expect(result.error?.message).toBe(
+			'Not enough webscrape.ai credits: balance 1, this request needs 2',
+		);
 		expect(result.error?.description).toMatch(/Request ID: req_\w+/);
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
 		expect(JSON.stringify(result)).not.toContain(key);
@@ -60,7 +64,12 @@ describe('API errors and retries', () => {
 	});
 
 	test('rate_limited (per minute) with Retry-After: retried after it, one run', async () => {
-		api.sim.fault({ route: 'dispatch', type: 'rate_limited', reason: 'rate_limit_per_min', retryAfter: 0.3 });
+		api.sim.fault({
+			route: 'dispatch',
+			type: 'rate_limited',
+			reason: 'rate_limit_per_min',
+			retryAfter: 0.3,
+		});
 		const { error, outputs } = await api.run(runQuick());
 		expect(error).toBeUndefined();
 		expect(outputs[0]).toHaveLength(1);
@@ -82,28 +91,46 @@ describe('API errors and retries', () => {
 	});
 
 	test('rate_limited (monthly run quota): not retried, and the headline says the quota is used up', async () => {
-		api.sim.fault({ route: 'dispatch', type: 'rate_limited', reason: 'sb_runs_per_month', retryAfter: 0 });
+		api.sim.fault({
+			route: 'dispatch',
+			type: 'rate_limited',
+			reason: 'sb_runs_per_month',
+			retryAfter: 0,
+		});
 		const { error } = await api.run(runQuick());
-		expect(error?.message).toBe('Your SmartBrowse run quota is used up: 50 of 50 runs used in the last 30 days');
+		expect(error?.message).toBe(
+			'Your SmartBrowse run quota is used up: 50 of 50 runs used in the last 30 days',
+		);
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
 	});
 
 	test('rate limit still there after 3 retries: the error says which limit and that it gave up', async () => {
-		api.sim.fault({ route: 'dispatch', type: 'rate_limited', reason: 'max_concurrent_requests', retryAfter: 0, times: 4 });
+		api.sim.fault({
+			route: 'dispatch',
+			type: 'rate_limited',
+			reason: 'max_concurrent_requests',
+			retryAfter: 0,
+			times: 4,
+		});
 		const { error } = await api.run(runQuick());
-		expect(error?.message).toBe('Too many webscrape.ai requests in flight at once (your plan allows 5)');
+		expect(error?.message).toBe(
+			'Too many webscrape.ai requests in flight at once (your plan allows 5)',
+		);
 		expect(error?.description).toContain('Gave up after 3 retries');
 		expect(api.sim.requests('dispatch')).toHaveLength(4);
 		expect(api.sim.runs.size).toBe(0);
 	});
 
-	test.each([500, 502, 503])('HTTP %i on dispatch is retried (documented safe); one run', async (status) => {
-		api.sim.fault({ route: 'dispatch', type: 'status', status, retryAfter: 0 });
-		const { error } = await api.run(runQuick());
-		expect(error).toBeUndefined();
-		expect(api.sim.requests('dispatch').map((entry) => entry.status)).toEqual([status, 202]);
-		expect(api.sim.runs.size).toBe(1);
-	});
+	test.each([500, 502, 503])(
+		'HTTP %i on dispatch is retried (documented safe); one run',
+		async (status) => {
+			api.sim.fault({ route: 'dispatch', type: 'status', status, retryAfter: 0 });
+			const { error } = await api.run(runQuick());
+			expect(error).toBeUndefined();
+			expect(api.sim.requests('dispatch').map((entry) => entry.status)).toEqual([status, 202]);
+			expect(api.sim.runs.size).toBe(1);
+		},
+	);
 
 	test('HTTP 504 on dispatch is not retried: the run may exist', async () => {
 		api.sim.fault({ route: 'dispatch', type: 'status', status: 504, retryAfter: 0 });
@@ -114,17 +141,27 @@ describe('API errors and retries', () => {
 
 	test('500 and 502 on polls are retried and the run still completes', async () => {
 		api.sim.fault({ route: 'run', type: 'status', status: 500, retryAfter: 0 });
-		api.sim.fault({ route: 'run', type: 'status', status: 502, code: 'service_unavailable', retryAfter: 0 });
+		api.sim.fault({
+			route: 'run',
+			type: 'status',
+			status: 502,
+			code: 'service_unavailable',
+			retryAfter: 0,
+		});
 		const { error, outputs } = await api.run(runQuick());
 		expect(error).toBeUndefined();
 		expect(outputs[0]).toHaveLength(1);
-		expect(api.sim.requests('run').filter((entry) => entry.status === 500 || entry.status === 502)).toHaveLength(2);
+		expect(
+			api.sim.requests('run').filter((entry) => entry.status === 500 || entry.status === 502),
+		).toHaveLength(2);
 	});
 
 	test('an HTML page from a proxy: retried as a 502; if it persists, the error says so in words', async () => {
 		api.sim.fault({ route: 'usage', type: 'html', status: 502, retryAfter: 0, times: 4 });
 		const { error } = await api.run({ resource: 'usage', operation: 'get' });
-		expect(error?.message).toBe('webscrape.ai answered with an unexpected response (HTTP 502, text/html)');
+		expect(error?.message).toBe(
+			'webscrape.ai answered with an unexpected response (HTTP 502, text/html)',
+		);
 		expect(error?.description).toContain('502 Bad Gateway');
 		expect(error?.description).not.toContain('<h1>');
 		expect(api.sim.requests('usage')).toHaveLength(4);
@@ -140,7 +177,9 @@ describe('API errors and retries', () => {
 	test('malformed JSON on a dispatch: the run may have started, so no second dispatch', async () => {
 		api.sim.fault({ route: 'dispatch', type: 'malformed' });
 		const { error } = await api.run(runQuick());
-		expect(error?.message).toBe('The run of recipe "quick1" may have started, but webscrape.ai\'s answer was lost');
+		expect(error?.message).toBe(
+			'The run of recipe "quick1" may have started, but webscrape.ai\'s answer was lost',
+		);
 		expect(error?.description).toContain('not retried');
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
 		expect(api.sim.runs.size).toBe(1);

@@ -11,16 +11,34 @@ const api = useSimulator();
 async function testCredential(apiKey: string, baseUrl: string) {
 	const { nodeTypes, credentialTypes } = await loadPackage();
 	const type = credentialTypes.webScrapeAiApi;
-	const node: INode = { id: 'n', name: 'n', type: 'n8n-nodes-webscrape-ai.webScrapeAi', typeVersion: 1, position: [0, 0], parameters: {} };
+	const node: INode = {
+		id: 'n',
+		name: 'n',
+		type: 'n8n-nodes-webscrape-ai.webScrapeAi',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
 	const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
 	const credentials = { apiKey, baseUrl };
 	const resolve = (value: string) =>
-		workflow.expression.getSimpleParameterValue(node, value, 'internal', { $credentials: credentials }, undefined, '') as string;
+		workflow.expression.getSimpleParameterValue(
+			node,
+			value,
+			'internal',
+			{ $credentials: credentials },
+			undefined,
+			'',
+		) as string;
 	const test = (type.test as ICredentialTestRequest).request;
 	const headers: Record<string, string> = {};
 	const auth = type.authenticate as { properties: { headers: Record<string, string> } };
-	for (const [name, value] of Object.entries(auth.properties.headers)) headers[name] = resolve(value);
-	const response = await request(`${resolve(test.baseURL!)}${test.url}`, { method: 'GET', headers });
+	for (const [name, value] of Object.entries(auth.properties.headers))
+		headers[name] = resolve(value);
+	const response = await request(`${resolve(test.baseURL!)}${test.url}`, {
+		method: 'GET',
+		headers,
+	});
 	return { status: response.statusCode, body: (await response.body.json()) as any };
 }
 
@@ -28,7 +46,10 @@ describe('credential webScrapeAiApi', () => {
 	test('has exactly the documented fields', async () => {
 		const { credentialTypes } = await loadPackage();
 		expect(credentialTypes.webScrapeAiApi.properties.map((p) => p.name)).toEqual([
-			'apiKey', 'baseUrl', 'webhookHeaderName', 'webhookHeaderValue',
+			'apiKey',
+			'baseUrl',
+			'webhookHeaderName',
+			'webhookHeaderValue',
 		]);
 	});
 

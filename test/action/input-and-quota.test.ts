@@ -30,7 +30,11 @@ describe('bad input is refused before any request', () => {
 			[{ id: 'a/b' }, { id: 'quick2' }],
 			{ onError: 'continueRegularOutput' },
 		);
-		expect(outputs[0].map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 1 }]);
+		expect(outputs[0].map((item) => item.pairedItem)).toEqual([
+			{ item: 0 },
+			{ item: 1 },
+			{ item: 1 },
+		]);
 		expect(outputs[0][0].json.error).toBe('Recipe ID "a/b" is not a valid ID [item 0]');
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
 	});
@@ -42,9 +46,17 @@ describe('bad input is refused before any request', () => {
 		[{ maxDrift: 1.5 }, 'Option "Max Drift" must be at most 1 (got 1.5) [item 0]'],
 		[{ maxDrift: -0.1 }, 'Option "Max Drift" must be at least 0 (got -0.1) [item 0]'],
 		[{ pollInterval: 0 }, 'Option "Poll Interval" must be at least 0.1 (got 0) [item 0]'],
-		[{ pollInterval: 5, maxPollInterval: 2 }, 'Option "Max Poll Interval" must not be below "Poll Interval" [item 0]'],
+		[
+			{ pollInterval: 5, maxPollInterval: 2 },
+			'Option "Max Poll Interval" must not be below "Poll Interval" [item 0]',
+		],
 	])('options %j → a clear error, 0 requests', async (options, message) => {
-		const { error } = await api.run({ resource: 'recipe', operation: 'run', recipeId: 'quick2', options });
+		const { error } = await api.run({
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: 'quick2',
+			options,
+		});
 		expect(error?.message).toBe(message);
 		expect(api.sim.log).toHaveLength(0);
 	});
@@ -118,17 +130,30 @@ describe('Run → Get and Usage → Get', () => {
 			options: { pollInterval: 0.5, maxPollInterval: 1 },
 		});
 		expect(waited.error).toBeUndefined();
-		expect(jsonOf(waited.outputs[0]).map((row) => row.name)).toEqual(['Product 1-1', 'Product 1-2']);
+		expect(jsonOf(waited.outputs[0]).map((row) => row.name)).toEqual([
+			'Product 1-1',
+			'Product 1-2',
+		]);
 		// The first check is immediate, later ones follow the schedule.
 		const polls = api.sim.requests('run').filter((entry) => entry.id === runId);
 		expect(polls.length).toBeGreaterThanOrEqual(3);
 	});
 
 	test('Run → Get of a completed run with output "run" gives the run object', async () => {
-		const done = await api.run({ resource: 'recipe', operation: 'run', recipeId: 'quick2', output: 'run', options: FAST });
+		const done = await api.run({
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: 'quick2',
+			output: 'run',
+			options: FAST,
+		});
 		const runId = done.outputs[0][0].json.id as string;
 		const { outputs } = await api.run({ resource: 'run', operation: 'get', runId, output: 'run' });
-		expect(outputs[0][0].json).toMatchObject({ id: runId, run_status: 'completed', pages_extracted: 1 });
+		expect(outputs[0][0].json).toMatchObject({
+			id: runId,
+			run_status: 'completed',
+			pages_extracted: 1,
+		});
 	});
 
 	test('Usage → Get gives the usage data plus credits_remaining, one item per input', async () => {

@@ -3,7 +3,12 @@ import { expectNoSecret, useSimulator } from '../helpers';
 const api = useSimulator();
 beforeEach(() => api.sim.clearLog());
 
-const scrape = (extra: object = {}) => ({ resource: 'page', operation: 'scrape', url: 'https://example.com/a', ...extra });
+const scrape = (extra: object = {}) => ({
+	resource: 'page',
+	operation: 'scrape',
+	url: 'https://example.com/a',
+	...extra,
+});
 const extract = (extra: object = {}) => ({
 	resource: 'page',
 	operation: 'extract',
@@ -37,7 +42,12 @@ describe('Page → Scrape', () => {
 					tagTruncate: false,
 					includeTags: 'article, main',
 					excludeTags: 'nav,footer',
-					headers: { header: [{ name: 'Cookie', value: 'a=1' }, { name: 'X-Test', value: 'yes' }] },
+					headers: {
+						header: [
+							{ name: 'Cookie', value: 'a=1' },
+							{ name: 'X-Test', value: 'yes' },
+						],
+					},
 					maxAge: 0,
 					stealth: true,
 				},
@@ -67,10 +77,29 @@ describe('Page → Scrape', () => {
 	);
 
 	test('402, 429 and 5xx: message or retry', async () => {
-		api.sim.fault({ route: 'scrape', type: 'status', status: 402, code: 'insufficient_credits', details: { balance: 0, required: 1 } });
-		expect((await api.run(scrape())).error?.message).toBe('Not enough webscrape.ai credits: balance 0, this request needs 1');
-		api.sim.fault({ route: 'scrape', type: 'rate_limited', reason: 'rate_limit_per_min', retryAfter: 0 });
-		api.sim.fault({ route: 'scrape', type: 'status', status: 502, code: 'service_unavailable', retryAfter: 0 });
+		api.sim.fault({
+			route: 'scrape',
+			type: 'status',
+			status: 402,
+			code: 'insufficient_credits',
+			details: { balance: 0, required: 1 },
+		});
+		expect((await api.run(scrape())).error?.message).toBe(
+			'Not enough webscrape.ai credits: balance 0, this request needs 1',
+		);
+		api.sim.fault({
+			route: 'scrape',
+			type: 'rate_limited',
+			reason: 'rate_limit_per_min',
+			retryAfter: 0,
+		});
+		api.sim.fault({
+			route: 'scrape',
+			type: 'status',
+			status: 502,
+			code: 'service_unavailable',
+			retryAfter: 0,
+		});
 		const retried = await api.run(scrape());
 		expect(retried.error).toBeUndefined();
 		expect(api.sim.requests('scrape').map((entry) => entry.status)).toEqual([402, 429, 502, 200]);
@@ -79,7 +108,9 @@ describe('Page → Scrape', () => {
 	test('a reset after the request was sent is not retried (it may be billed)', async () => {
 		api.sim.fault({ route: 'scrape', type: 'reset-after' });
 		const { error } = await api.run(scrape());
-		expect(error?.message).toBe('webscrape.ai may have processed the request, but its answer was lost');
+		expect(error?.message).toBe(
+			'webscrape.ai may have processed the request, but its answer was lost',
+		);
 		expect(api.sim.requests('scrape')).toHaveLength(1);
 	});
 });
@@ -125,16 +156,25 @@ describe('Page → Extract', () => {
 		});
 	});
 
-	const schema = { type: 'object', properties: { title: { type: 'string' }, price: { type: 'number' } } };
+	const schema = {
+		type: 'object',
+		properties: { title: { type: 'string' }, price: { type: 'number' } },
+	};
 
 	test('outputSchema as a JSON string and as an object both work', async () => {
 		const asString = await api.run(extract({ outputSchema: JSON.stringify(schema) }));
 		const asObject = await api.run(extract({ outputSchema: '={{ $json.schema }}' }), [{ schema }]);
 		for (const result of [asString, asObject]) {
 			expect(result.error).toBeUndefined();
-			expect(result.outputs[0][0].json).toMatchObject({ result: { title: 'example', price: 1 }, credits_used: 5 });
+			expect(result.outputs[0][0].json).toMatchObject({
+				result: { title: 'example', price: 1 },
+				credits_used: 5,
+			});
 		}
-		expect(api.sim.requests('extract').map((entry) => entry.body.output_schema)).toEqual([schema, schema]);
+		expect(api.sim.requests('extract').map((entry) => entry.body.output_schema)).toEqual([
+			schema,
+			schema,
+		]);
 	});
 
 	test.each([
@@ -148,8 +188,12 @@ describe('Page → Extract', () => {
 	});
 
 	test('an empty prompt or a bad url → a clear error, 0 requests', async () => {
-		expect((await api.run(extract({ prompt: '  ' }))).error?.message).toBe('Prompt is empty [item 0]');
-		expect((await api.run(extract({ url: '/relative' }))).error?.message).toMatch(/not an absolute http\(s\) URL/);
+		expect((await api.run(extract({ prompt: '  ' }))).error?.message).toBe(
+			'Prompt is empty [item 0]',
+		);
+		expect((await api.run(extract({ url: '/relative' }))).error?.message).toMatch(
+			/not an absolute http\(s\) URL/,
+		);
 		expect(api.sim.log).toHaveLength(0);
 	});
 
@@ -161,7 +205,12 @@ describe('Page → Extract', () => {
 	});
 
 	test('429 (monthly quota does not apply) and 500 are retried', async () => {
-		api.sim.fault({ route: 'extract', type: 'rate_limited', reason: 'max_concurrent_requests', retryAfter: 0 });
+		api.sim.fault({
+			route: 'extract',
+			type: 'rate_limited',
+			reason: 'max_concurrent_requests',
+			retryAfter: 0,
+		});
 		api.sim.fault({ route: 'extract', type: 'status', status: 500, retryAfter: 0 });
 		const { error } = await api.run(extract());
 		expect(error).toBeUndefined();

@@ -11,10 +11,23 @@ describe('Recipe → Run', () => {
 		expect(error).toBeUndefined();
 		const items = outputs[0];
 		expect(items).toHaveLength(24);
-		expect(jsonOf(items).slice(0, 12).map((row) => row.name)).toEqual([
-			'Product 1-1', 'Product 1-2', 'Product 1-3', 'Product 1-4',
-			'Product 2-1', 'Product 2-2', 'Product 2-3', 'Product 2-4',
-			'Product 3-1', 'Product 3-2', 'Product 3-3', 'Product 3-4',
+		expect(
+			jsonOf(items)
+				.slice(0, 12)
+				.map((row) => row.name),
+		).toEqual([
+			'Product 1-1',
+			'Product 1-2',
+			'Product 1-3',
+			'Product 1-4',
+			'Product 2-1',
+			'Product 2-2',
+			'Product 2-3',
+			'Product 2-4',
+			'Product 3-1',
+			'Product 3-2',
+			'Product 3-3',
+			'Product 3-4',
 		]);
 		expect(pairedOf(items)).toEqual([
 			...Array(12).fill({ item: 0 }),
@@ -55,7 +68,13 @@ describe('Recipe → Run', () => {
 			waitForCompletion: false,
 		});
 		const data = outputs[0][0].json;
-		expect(Object.keys(data).sort()).toEqual(['created_at', 'poll_url', 'recipe_id', 'run_id', 'run_status']);
+		expect(Object.keys(data).sort()).toEqual([
+			'created_at',
+			'poll_url',
+			'recipe_id',
+			'run_id',
+			'run_status',
+		]);
 		expect(data.run_status).toBe('running');
 		expect(api.sim.requests('run')).toHaveLength(0);
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
@@ -94,7 +113,11 @@ describe('Recipe → Run', () => {
 		expect(api.sim.runsOverlapped()).toBe(true);
 		expect(api.sim.maxConcurrentRuns()).toBe(5);
 		expect(jsonOf(outputs[0]).map((row) => row.recipe)).toEqual([
-			'fanout0', 'fanout1', 'fanout2', 'fanout3', 'fanout4',
+			'fanout0',
+			'fanout1',
+			'fanout2',
+			'fanout3',
+			'fanout4',
 		]);
 		expect(pairedOf(outputs[0])).toEqual([0, 1, 2, 3, 4].map((item) => ({ item })));
 	});
@@ -115,7 +138,11 @@ describe('Recipe → Run', () => {
 		expect(api.sim.requests('dispatch')).toHaveLength(5);
 		expect(api.sim.maxConcurrentRuns()).toBe(2);
 		expect(jsonOf(outputs[0]).map((row) => row.recipe)).toEqual([
-			'fanout0', 'fanout1', 'fanout2', 'fanout3', 'fanout4',
+			'fanout0',
+			'fanout1',
+			'fanout2',
+			'fanout3',
+			'fanout4',
 		]);
 	});
 
@@ -133,7 +160,9 @@ describe('Recipe → Run', () => {
 			'/v1/smartbrowse/recipes/with-dash_and_underscore/run',
 		);
 		const runId = api.sim.requests('dispatch')[0].runId;
-		expect(api.sim.requests('run').every((entry) => entry.path === `/v1/smartbrowse/runs/${runId}`)).toBe(true);
+		expect(
+			api.sim.requests('run').every((entry) => entry.path === `/v1/smartbrowse/runs/${runId}`),
+		).toBe(true);
 	});
 
 	test('the API key appears in no output, error or log line', () => {

@@ -3,8 +3,16 @@ import { FAST, expectNoSecret, jsonOf, sleepMs, useSimulator } from '../helpers'
 const api = useSimulator();
 
 beforeAll(() => {
-	api.sim.addRecipe('failing1', { outcome: 'failed', durationMs: 300, error: 'target page did not load within timeout' });
-	api.sim.addRecipe('cancelled1', { outcome: 'cancelled', durationMs: 300, error: 'account deletion confirmed' });
+	api.sim.addRecipe('failing1', {
+		outcome: 'failed',
+		durationMs: 300,
+		error: 'target page did not load within timeout',
+	});
+	api.sim.addRecipe('cancelled1', {
+		outcome: 'cancelled',
+		durationMs: 300,
+		error: 'account deletion confirmed',
+	});
 	api.sim.addRecipe('drifty1', { durationMs: 300, drift: 0.5, itemsPerPage: 2 });
 	api.sim.addRecipe('ok1', { durationMs: 300, itemsPerPage: 2, item: (_p, i) => ({ row: i }) });
 	api.sim.addRecipe('slow1', { durationMs: 8000 });
@@ -21,7 +29,9 @@ const recipe = (recipeId: string, options: object = {}, extra: object = {}) => (
 describe('runs that do not succeed', () => {
 	test('a failed run is an error carrying the run error text', async () => {
 		const { error, outputs } = await api.run(recipe('failing1'));
-		expect(error?.message).toMatch(/^Run "\w+" failed: target page did not load within timeout \[item 0\]$/);
+		expect(error?.message).toMatch(
+			/^Run "\w+" failed: target page did not load within timeout \[item 0\]$/,
+		);
 		expect(outputs).toEqual([]);
 	});
 
@@ -50,7 +60,11 @@ describe('runs that do not succeed', () => {
 		expect(error).toBeUndefined();
 		const rows = outputs[0];
 		expect(rows.map((row) => row.pairedItem)).toEqual([
-			{ item: 0 }, { item: 0 }, { item: 1 }, { item: 2 }, { item: 2 },
+			{ item: 0 },
+			{ item: 0 },
+			{ item: 1 },
+			{ item: 2 },
+			{ item: 2 },
 		]);
 		expect(rows[2].json.error).toMatch(/failed: target page did not load within timeout/);
 		expect(rows[0].json).toEqual({ row: 0 });
@@ -74,14 +88,19 @@ describe('runs that do not succeed', () => {
 			{ recipe: 'slow1' },
 		]);
 		expect(error?.message).toMatch(/failed/);
-		const slowRun = api.sim.requests('dispatch').filter((entry) => entry.id === 'slow1').slice(-1)[0].runId;
+		const slowRun = api.sim
+			.requests('dispatch')
+			.filter((entry) => entry.id === 'slow1')
+			.slice(-1)[0].runId;
 		expect(error?.description).toContain(`${slowRun} (item 1)`);
 		expect(error?.description).toContain('Run → Get');
 	});
 
 	test('maxDrift: a completed run that drifted above it is a failure; below it passes', async () => {
 		const drifted = await api.run(recipe('drifty1', { maxDrift: 0.2 }));
-		expect(drifted.error?.message).toMatch(/page changed since the recipe was recorded \(drift 0.5 is above the allowed 0.2\)/);
+		expect(drifted.error?.message).toMatch(
+			/page changed since the recipe was recorded \(drift 0.5 is above the allowed 0.2\)/,
+		);
 		const fine = await api.run(recipe('drifty1', { maxDrift: 0.6 }));
 		expect(fine.error).toBeUndefined();
 		expect(jsonOf(fine.outputs[0])).toHaveLength(2);
@@ -91,7 +110,9 @@ describe('runs that do not succeed', () => {
 		api.sim.clearLog();
 		const { error } = await api.run(recipe('slow1', { timeout: 1 }));
 		const runId = api.sim.requests('dispatch')[0].runId;
-		expect(error?.message).toBe(`Run "${runId}" did not finish within 1 s (last status: running) [item 0]`);
+		expect(error?.message).toBe(
+			`Run "${runId}" did not finish within 1 s (last status: running) [item 0]`,
+		);
 		expect(error?.description).toContain('Run → Get');
 		const count = api.sim.log.length;
 		await sleepMs(1500);
@@ -102,7 +123,9 @@ describe('runs that do not succeed', () => {
 		const { outputs } = await api.run(recipe('slow1', { timeout: 0.5 }), [{}], {
 			onError: 'continueRegularOutput',
 		});
-		expect(outputs[0][0].json.error).toMatch(/did not finish within 0.5 s \(last status: running\)/);
+		expect(outputs[0][0].json.error).toMatch(
+			/did not finish within 0.5 s \(last status: running\)/,
+		);
 	});
 
 	test('cancelling the execution stops waiting at once, with no request afterwards', async () => {

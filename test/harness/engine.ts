@@ -45,7 +45,10 @@ import {
 function findPackageRoot(from: string): string {
 	for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
 		const file = path.join(dir, 'package.json');
-		if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-webscrape-ai') {
+		if (
+			fs.existsSync(file) &&
+			JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-webscrape-ai'
+		) {
 			return dir;
 		}
 	}
@@ -94,7 +97,8 @@ export async function loadPackage(): Promise<LoadedPackage> {
 		}
 		const nodeTypes: INodeTypes = {
 			getByName: (type) => byType[type],
-			getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(byType[type], version),
+			getByNameAndVersion: (type, version) =>
+				NodeHelpers.getVersionedNodeType(byType[type], version),
 			getKnownTypes: () => ({}),
 		};
 		return { nodeTypes, credentialTypes };
@@ -383,7 +387,8 @@ export async function deliver(
 		headersSent: false,
 	};
 	const headers: Record<string, string> = { 'content-type': 'application/json' };
-	for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+	for (const [name, value] of Object.entries(request.headers ?? {}))
+		headers[name.toLowerCase()] = value;
 	const additionalData = {
 		...setup.additionalData,
 		httpRequest: {
@@ -406,7 +411,11 @@ export async function deliver(
 		null,
 	);
 	const response = await nodeType.webhook!.call(context);
-	if (response.noWebhookResponse !== true && body === undefined && response.webhookResponse !== undefined) {
+	if (
+		response.noWebhookResponse !== true &&
+		body === undefined &&
+		response.webhookResponse !== undefined
+	) {
 		body = response.webhookResponse;
 	}
 	const emitted = response.workflowData?.[0];

@@ -4,7 +4,11 @@ const { Simulator, TEST_KEY } = require('./index');
 
 const port = Number(process.env.SIM_PORT ?? 0);
 const simulator = new Simulator({ timeScale: Number(process.env.SIM_TIME_SCALE ?? 1) });
-simulator.addRecipe('demoFailing1', { outcome: 'failed', durationMs: 1500, error: 'target page did not load within timeout' });
+simulator.addRecipe('demoFailing1', {
+	outcome: 'failed',
+	durationMs: 1500,
+	error: 'target page did not load within timeout',
+});
 simulator.addRecipe('demoSlow1', { pages: 2, itemsPerPage: 5, durationMs: 20000 });
 
 simulator.start(port).then((baseUrl) => {

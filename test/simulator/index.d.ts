@@ -19,7 +19,15 @@ export interface LogEntry {
 export interface FaultSpec {
 	route?: LogEntry['route'] | '*';
 	times?: number;
-	type: 'status' | 'rate_limited' | 'reset-before' | 'reset-after' | 'slow' | 'malformed' | 'html' | 'plain401';
+	type:
+		| 'status'
+		| 'rate_limited'
+		| 'reset-before'
+		| 'reset-after'
+		| 'slow'
+		| 'malformed'
+		| 'html'
+		| 'plain401';
 	status?: number;
 	code?: string;
 	message?: string;
@@ -94,7 +102,15 @@ export declare class Simulator {
 	maxConcurrentRuns(): number;
 	runsOverlapped(): boolean;
 	clearLog(): void;
-	deliver(runId: string, options?: { style?: 'plain' | 'prefixed'; url?: string; headers?: Record<string, string>; payload?: unknown }): Promise<void>;
+	deliver(
+		runId: string,
+		options?: {
+			style?: 'plain' | 'prefixed';
+			url?: string;
+			headers?: Record<string, string>;
+			payload?: unknown;
+		},
+	): Promise<void>;
 	deliveriesSettled(): Promise<void>;
 	webhookPayload(run: SimRun, style?: 'plain' | 'prefixed'): any;
 	seedCompletedRun(recipeId: string, key?: string): SimRun;

@@ -246,7 +246,9 @@ class Simulator {
 			drift: recipe.drift,
 			warnings: recipe.warnings,
 			effectiveCap: recipe.pages,
-			item: recipe.item ? (page, index) => recipe.item(page, index) : (page, index) => defaultItem(recipeId, page, index),
+			item: recipe.item
+				? (page, index) => recipe.item(page, index)
+				: (page, index) => defaultItem(recipeId, page, index),
 		};
 		this.runs.set(run.id, run);
 		return run;
@@ -309,7 +311,9 @@ class Simulator {
 	}
 
 	runEnvelopeJson(run, account) {
-		const data = JSON.stringify(this.runData(run)).replace('"__RESULT__"', () => this.resultJson(run));
+		const data = JSON.stringify(this.runData(run)).replace('"__RESULT__"', () =>
+			this.resultJson(run),
+		);
 		return `{"status":"completed","request_id":"${requestId()}","data":${data},"credits_used":0,"credits_remaining":${account.credits}}`;
 	}
 
@@ -407,7 +411,8 @@ class Simulator {
 			}
 			if (kind === 'status500') return { type: 'status', status: 500, code: 'internal_error' };
 			if (kind === 'status502') return { type: 'status', status: 502, code: 'service_unavailable' };
-			if (kind === 'reset') return { type: route === 'run' || route === 'usage' ? 'reset-after' : 'reset-before' };
+			if (kind === 'reset')
+				return { type: route === 'run' || route === 'usage' ? 'reset-after' : 'reset-before' };
 			if (kind === 'slow') return { type: 'slow', delayMs: 300 };
 		}
 		return undefined;
@@ -428,7 +433,8 @@ class Simulator {
 				path: url.pathname,
 				route,
 				id,
-				keyValid: typeof key === 'string' && this.accounts.has(key) && !this.accounts.get(key).revoked,
+				keyValid:
+					typeof key === 'string' && this.accounts.has(key) && !this.accounts.get(key).revoked,
 				contentType: req.headers['content-type'],
 				body: rawBody ? safeJson(rawBody) : undefined,
 				status: undefined,
@@ -457,16 +463,23 @@ class Simulator {
 	sendError(res, entry, code, extra = {}, headers = {}) {
 		const error = { code, message: extra.message ?? ERROR_MESSAGES[code] ?? code };
 		if (extra.details) error.details = extra.details;
-		this.send(res, entry, extra.status ?? STATUS_OF_CODE[code] ?? 500, {
-			status: 'error',
-			error,
-			request_id: requestId(),
-		}, headers);
+		this.send(
+			res,
+			entry,
+			extra.status ?? STATUS_OF_CODE[code] ?? 500,
+			{
+				status: 'error',
+				error,
+				request_id: requestId(),
+			},
+			headers,
+		);
 	}
 
 	respond(req, res, entry, fault, key) {
 		if (fault) {
-			const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+			const headers =
+				fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
 			switch (fault.type) {
 				case 'reset-before':
 					entry.status = 'reset';
@@ -523,7 +536,8 @@ class Simulator {
 				return this.dispatch(entry, account, key, answer, res);
 			case 'run': {
 				const run = this.runs.get(entry.id);
-				if (!run || run.key !== key) return this.sendError(res, entry, 'not_found', { message: 'run not found' });
+				if (!run || run.key !== key)
+					return this.sendError(res, entry, 'not_found', { message: 'run not found' });
 				return answer(200, this.runEnvelopeJson(run, account));
 			}
 			case 'usage':
@@ -566,7 +580,12 @@ class Simulator {
 		if (account.runsUsed30d >= account.runsCap) {
 			return this.sendError(res, entry, 'rate_limited', {
 				message: 'smartbrowse run quota exceeded for plan — upgrade for more runs',
-				details: { used: account.runsUsed30d, limit: account.runsCap, window: '30d', reason: 'sb_runs_per_month' },
+				details: {
+					used: account.runsUsed30d,
+					limit: account.runsCap,
+					window: '30d',
+					reason: 'sb_runs_per_month',
+				},
 			});
 		}
 		if (account.credits < COST_PER_PAGE) {
@@ -575,7 +594,10 @@ class Simulator {
 			});
 		}
 		const now = Date.now();
-		const effectiveCap = Math.min(account.pagesPerRunCap, Math.floor(account.credits / COST_PER_PAGE));
+		const effectiveCap = Math.min(
+			account.pagesPerRunCap,
+			Math.floor(account.credits / COST_PER_PAGE),
+		);
 		const duration = Math.max(1, Math.round(recipe.durationMs / this.timeScale));
 		const run = {
 			id: opaqueId(this.random),
@@ -585,14 +607,20 @@ class Simulator {
 			queuedMs: Math.round(recipe.queuedMs / this.timeScale),
 			endsAt: now + duration,
 			outcome: recipe.outcome,
-			error: recipe.error ?? (recipe.outcome === 'cancelled' ? 'run was force-stopped' : 'target page did not load within timeout'),
+			error:
+				recipe.error ??
+				(recipe.outcome === 'cancelled'
+					? 'run was force-stopped'
+					: 'target page did not load within timeout'),
 			pages: Math.min(recipe.pages, effectiveCap),
 			failedPages: 0,
 			itemsPerPage: recipe.itemsPerPage,
 			drift: recipe.drift,
 			warnings: recipe.warnings,
 			effectiveCap,
-			item: recipe.item ? (page, index) => recipe.item(page, index) : (page, index) => defaultItem(entry.id, page, index),
+			item: recipe.item
+				? (page, index) => recipe.item(page, index)
+				: (page, index) => defaultItem(entry.id, page, index),
 		};
 		this.runs.set(run.id, run);
 		account.runsUsed30d++;

@@ -16,7 +16,13 @@ import type {
 	IRun,
 	IVersionedNodeType,
 } from 'n8n-workflow';
-import { createRunExecutionData, deepCopy, NodeConnectionTypes, NodeHelpers, Workflow } from 'n8n-workflow';
+import {
+	createRunExecutionData,
+	deepCopy,
+	NodeConnectionTypes,
+	NodeHelpers,
+	Workflow,
+} from 'n8n-workflow';
 
 import { additionalDataFor, loadPackage } from '../harness/engine';
 import { TEST_KEY, expectNoSecret, useSimulator } from '../helpers';
@@ -36,7 +42,12 @@ function toolVariantOf(nodeType: INodeType): INodeType {
 	description.outputs = [NodeConnectionTypes.AiTool];
 	delete description.usableAsTool;
 	description.properties = [
-		{ displayName: 'Description', name: 'toolDescription', type: 'string', default: description.description },
+		{
+			displayName: 'Description',
+			name: 'toolDescription',
+			type: 'string',
+			default: description.description,
+		},
 		...description.properties,
 	];
 	const variant = Object.create(nodeType) as INodeType;
@@ -59,13 +70,23 @@ class ToyAgent implements INodeType {
 	} as unknown as INodeTypeDescription;
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const tools = (await this.getInputConnectionData(NodeConnectionTypes.AiTool, 0)) as DynamicStructuredTool[];
+		const tools = (await this.getInputConnectionData(
+			NodeConnectionTypes.AiTool,
+			0,
+		)) as DynamicStructuredTool[];
 		const args = this.getInputData()[0].json;
 		const results = [];
 		for (const tool of tools) {
 			const schema = Object.keys((tool.schema as any).shape ?? {});
 			const answer = await tool.invoke(args);
-			results.push({ json: { tool: tool.name, description: tool.description, schema, answer: JSON.parse(answer as string) } });
+			results.push({
+				json: {
+					tool: tool.name,
+					description: tool.description,
+					schema,
+					answer: JSON.parse(answer as string),
+				},
+			});
 		}
 		return [results];
 	}
@@ -73,7 +94,10 @@ class ToyAgent implements INodeType {
 
 async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArgs: IDataObject) {
 	const { nodeTypes, credentialTypes } = await loadPackage();
-	const actionType = nodeTypes.getByNameAndVersion('n8n-nodes-webscrape-ai.webScrapeAi', 1) as INodeType;
+	const actionType = nodeTypes.getByNameAndVersion(
+		'n8n-nodes-webscrape-ai.webScrapeAi',
+		1,
+	) as INodeType;
 	const types: Record<string, INodeType | IVersionedNodeType> = {
 		'n8n-nodes-webscrape-ai.webScrapeAiTool': toolVariantOf(actionType),
 		'test.toyAgent': new ToyAgent(),
@@ -83,7 +107,14 @@ async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArg
 		getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(types[type], version),
 		getKnownTypes: () => ({}),
 	};
-	const agent: INode = { id: 'agent', name: 'Agent', type: 'test.toyAgent', typeVersion: 1, position: [0, 0], parameters: {} };
+	const agent: INode = {
+		id: 'agent',
+		name: 'Agent',
+		type: 'test.toyAgent',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
 	const tool: INode = {
 		id: 'tool',
 		name: 'WebScrape AI',
@@ -93,18 +124,40 @@ async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArg
 		parameters: toolParameters as INode['parameters'],
 		credentials: { webScrapeAiApi: { id: 'cred-1', name: 'WebScrape AI account' } },
 	};
-	const connections = { 'WebScrape AI': { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] } };
-	const workflow = new Workflow({ id: 'wf', nodes: [agent, tool], connections: connections as any, active: false, nodeTypes: allTypes });
-	const hooks = new ExecutionLifecycleHooks('manual', 'exec', { id: 'wf', nodes: [agent, tool], connections } as never);
+	const connections = {
+		'WebScrape AI': { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] },
+	};
+	const workflow = new Workflow({
+		id: 'wf',
+		nodes: [agent, tool],
+		connections: connections as any,
+		active: false,
+		nodeTypes: allTypes,
+	});
+	const hooks = new ExecutionLifecycleHooks('manual', 'exec', {
+		id: 'wf',
+		nodes: [agent, tool],
+		connections,
+	} as never);
 	let finished: IRun | undefined;
 	hooks.addHandler('workflowExecuteAfter', (run: IRun) => {
 		finished = run;
 	});
-	const additionalData = additionalDataFor({ apiKey: TEST_KEY, baseUrl: api.baseUrl }, credentialTypes, hooks);
+	const additionalData = additionalDataFor(
+		{ apiKey: TEST_KEY, baseUrl: api.baseUrl },
+		credentialTypes,
+		hooks,
+	);
 	const runData = createRunExecutionData({
-		executionData: { nodeExecutionStack: [{ node: agent, data: { main: [[{ json: toolArgs }]] }, source: null }] },
+		executionData: {
+			nodeExecutionStack: [{ node: agent, data: { main: [[{ json: toolArgs }]] }, source: null }],
+		},
 	});
-	const returned = await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+	const returned = await new WorkflowExecute(
+		additionalData,
+		'manual',
+		runData,
+	).processRunExecutionData(workflow);
 	const run = finished ?? returned;
 	api.seen.push(run.data.resultData);
 	return run;
@@ -145,8 +198,14 @@ describe('the action node as an AI-agent tool', () => {
 		);
 		expect(run.data.resultData.error).toBeUndefined();
 		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
-		expect(out.answer[0]).toMatchObject({ cleaned: expect.stringContaining('# Hello'), credits_used: 1 });
-		expect(api.sim.requests('scrape').slice(-1)[0].body).toEqual({ website_url: 'https://example.com/a', clean: true });
+		expect(out.answer[0]).toMatchObject({
+			cleaned: expect.stringContaining('# Hello'),
+			credits_used: 1,
+		});
+		expect(api.sim.requests('scrape').slice(-1)[0].body).toEqual({
+			website_url: 'https://example.com/a',
+			clean: true,
+		});
 	});
 
 	test('Page → Extract as a tool accepts the schema as an object', async () => {

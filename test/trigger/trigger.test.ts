@@ -18,7 +18,11 @@ beforeAll(async () => {
 	sim = new Simulator();
 	baseUrl = await sim.start();
 	sim.addRecipe('hooked1', { durationMs: 200, pages: 2, itemsPerPage: 3 });
-	sim.addRecipe('hookedFail', { durationMs: 200, outcome: 'failed', error: 'login form not found' });
+	sim.addRecipe('hookedFail', {
+		durationMs: 200,
+		outcome: 'failed',
+		error: 'login form not found',
+	});
 	sim.addRecipe('other1', { durationMs: 200 });
 });
 afterAll(async () => await sim.stop());
@@ -78,7 +82,12 @@ describe('WebScrape AI Trigger', () => {
 		});
 		await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
 		const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/webhook/abc/webhook`;
-		sim.addRecipe('e2eHooked', { durationMs: 300, pages: 2, itemsPerPage: 2, webhook: { url, eventStyle: 'prefixed' } });
+		sim.addRecipe('e2eHooked', {
+			durationMs: 300,
+			pages: 2,
+			itemsPerPage: 2,
+			webhook: { url, eventStyle: 'prefixed' },
+		});
 		try {
 			const runId = await dispatchRun('e2eHooked');
 			for (let i = 0; i < 50 && emitted.length === 0; i++) await sleepMs(100);
@@ -113,7 +122,11 @@ describe('WebScrape AI Trigger', () => {
 		expect(blocked.emitted).toBeUndefined();
 		const withFailed = await trigger({ events: ['failed'] });
 		const passed = await send(withFailed, payloadOf(failedRun, 'prefixed'));
-		expect(passed.emitted?.[0].json).toMatchObject({ run_status: 'failed', event: 'failed', error: 'login form not found' });
+		expect(passed.emitted?.[0].json).toMatchObject({
+			run_status: 'failed',
+			event: 'failed',
+			error: 'login form not found',
+		});
 	});
 
 	test('the recipe filter passes and blocks', async () => {
@@ -148,7 +161,9 @@ describe('WebScrape AI Trigger', () => {
 		expect(first.emitted).toHaveLength(1);
 		expect(second.status).toBe(200);
 		expect(second.emitted).toBeUndefined();
-		expect((setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([`${runId}:completed`]);
+		expect((setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([
+			`${runId}:completed`,
+		]);
 		// Turned off, repeats start the workflow again.
 		const noDedupe = await trigger({ options: { dedupe: false } });
 		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
@@ -158,9 +173,15 @@ describe('WebScrape AI Trigger', () => {
 	test('dedupe memory is bounded: past the bound the oldest key is forgotten', async () => {
 		const { DEDUPE_CAPACITY } = await import('../../dist/nodes/WebScrapeAiTrigger/delivery');
 		const setup = await trigger({ fetchRunDetails: false });
-		const body = (n: number) => ({ event: 'completed', run_id: `run${n}`, recipe_id: 'hooked1', timestamp: '2026-05-21T17:04:12Z' });
+		const body = (n: number) => ({
+			event: 'completed',
+			run_id: `run${n}`,
+			recipe_id: 'hooked1',
+			timestamp: '2026-05-21T17:04:12Z',
+		});
 		for (let n = 0; n <= DEDUPE_CAPACITY; n++) await deliver(setup, { body: body(n) });
-		const keys = (setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries as string[];
+		const keys = (setup.workflow.staticData['node:WebScrape AI Trigger'] as any)
+			.deliveries as string[];
 		expect(keys).toHaveLength(DEDUPE_CAPACITY);
 		expect(keys[0]).toBe('run1:completed');
 		expect((await deliver(setup, { body: body(0) })).emitted).toHaveLength(1);
@@ -169,7 +190,12 @@ describe('WebScrape AI Trigger', () => {
 
 	test('a forged run (404 from the API) emits nothing', async () => {
 		const setup = await trigger();
-		const forged = { event: 'completed', run_id: 'forgedRun01', recipe_id: 'hooked1', timestamp: '2026-05-21T17:04:12Z' };
+		const forged = {
+			event: 'completed',
+			run_id: 'forgedRun01',
+			recipe_id: 'hooked1',
+			timestamp: '2026-05-21T17:04:12Z',
+		};
 		const result = await send(setup, forged);
 		expect(result.status).toBe(200);
 		expect(result.emitted).toBeUndefined();
@@ -212,7 +238,12 @@ describe('WebScrape AI Trigger', () => {
 		const runId = await finishedRun('hooked1');
 		const result = await send(setup, payloadOf(runId));
 		expect(result.emitted?.map((item) => item.json.name)).toEqual([
-			'Product 1-1', 'Product 1-2', 'Product 1-3', 'Product 2-1', 'Product 2-2', 'Product 2-3',
+			'Product 1-1',
+			'Product 1-2',
+			'Product 1-3',
+			'Product 2-1',
+			'Product 2-2',
+			'Product 2-3',
 		]);
 	});
 
@@ -221,7 +252,11 @@ describe('WebScrape AI Trigger', () => {
 		const runId = await finishedRun('hooked1');
 		sim.clearLog();
 		const result = await send(setup, payloadOf(runId, 'prefixed'));
-		expect(result.emitted?.[0].json).toMatchObject({ run_id: runId, event: 'completed', items_extracted: 6 });
+		expect(result.emitted?.[0].json).toMatchObject({
+			run_id: runId,
+			event: 'completed',
+			items_extracted: 6,
+		});
 		expect(sim.requests('run')).toHaveLength(0);
 	});
 

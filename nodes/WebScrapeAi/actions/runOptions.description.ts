@@ -36,7 +36,7 @@ const waitingOptions: INodeProperties[] = [
 		default: DEFAULT_TIMEOUT_S,
 		typeOptions: { minValue: 1 },
 		description:
-			'How long to wait for the run to end. The default covers webscrape.ai\'s 15-minute run cap plus a minute. On expiry the item fails with the run ID, and the run goes on at webscrape.ai.',
+			"How long to wait for the run to end. The default covers webscrape.ai's 15-minute run cap plus a minute. On expiry the item fails with the run ID, and the run goes on at webscrape.ai.",
 	},
 	{
 		displayName: 'Poll Interval (Seconds)',
@@ -44,7 +44,8 @@ const waitingOptions: INodeProperties[] = [
 		type: 'number',
 		default: 2,
 		typeOptions: { minValue: 0.1, numberPrecision: 1 },
-		description: 'First wait before checking the run; each next wait is 1.5 times longer. Polling is free.',
+		description:
+			'First wait before checking the run; each next wait is 1.5 times longer. Polling is free.',
 	},
 	{
 		displayName: 'Max Poll Interval (Seconds)',
@@ -63,7 +64,7 @@ const waitingOptions: INodeProperties[] = [
 			{
 				name: 'Fail the Item',
 				value: 'error',
-				description: 'A failed or cancelled run is an error carrying the run\'s error text',
+				description: "A failed or cancelled run is an error carrying the run's error text",
 			},
 			{
 				name: 'Output the Run',
@@ -100,7 +101,7 @@ const batchOptions: INodeProperties[] = [
 		default: 10,
 		typeOptions: { minValue: 1 },
 		description:
-			'The most runs this node keeps in progress at once. With N input items the node takes about N / Concurrency runs\' time. Keep it at or below your plan\'s concurrency limit.',
+			"The most runs this node keeps in progress at once. With N input items the node takes about N / Concurrency runs' time. Keep it at or below your plan's concurrency limit.",
 	},
 	{
 		displayName: 'Check Quota First',
@@ -113,7 +114,10 @@ const batchOptions: INodeProperties[] = [
 ];
 
 /** The options collection for Recipe → Run (`withBatch`) and Run → Get. */
-export function runOptionsField(show: NonNullable<IDisplayOptions['show']>, withBatch: boolean): INodeProperties {
+export function runOptionsField(
+	show: NonNullable<IDisplayOptions['show']>,
+	withBatch: boolean,
+): INodeProperties {
 	const options = withBatch ? [...batchOptions, ...waitingOptions] : waitingOptions;
 	return {
 		displayName: 'Options',

@@ -27,7 +27,11 @@ export async function forEachConcurrently(
 type NodeError = NodeApiError | NodeOperationError;
 
 /** n8n's own error types pass through; anything else is wrapped so n8n shows it properly. */
-export function asNodeError(this: IExecuteFunctions, error: unknown, itemIndex?: number): NodeError {
+export function asNodeError(
+	this: IExecuteFunctions,
+	error: unknown,
+	itemIndex?: number,
+): NodeError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
 }
@@ -114,7 +118,12 @@ export async function executeBatch(
 		stopController.signal,
 	);
 
-	if (fatal) throw withStartedRuns(asNodeError.call(this, fatal.error, fatal.itemIndex), fatal.itemIndex, options);
+	if (fatal)
+		throw withStartedRuns(
+			asNodeError.call(this, fatal.error, fatal.itemIndex),
+			fatal.itemIndex,
+			options,
+		);
 
 	const output: INodeExecutionData[] = [];
 	outcomes.forEach((outcome, itemIndex) => {

@@ -40,9 +40,11 @@ export function readRunSettings(
 	const output = waitForCompletion
 		? (this.getNodeParameter('output', itemIndex, 'items') as 'items' | 'run')
 		: 'run';
-	const pollMs = numberOption(node, options.pollInterval, 'Poll Interval', itemIndex, { min: 0.1 }, 2) * 1000;
+	const pollMs =
+		numberOption(node, options.pollInterval, 'Poll Interval', itemIndex, { min: 0.1 }, 2) * 1000;
 	const maxPollMs =
-		numberOption(node, options.maxPollInterval, 'Max Poll Interval', itemIndex, { min: 0.1 }, 10) * 1000;
+		numberOption(node, options.maxPollInterval, 'Max Poll Interval', itemIndex, { min: 0.1 }, 10) *
+		1000;
 	if (maxPollMs < pollMs) {
 		throw new NodeOperationError(
 			node,
@@ -151,7 +153,14 @@ export async function waitForRun(
 		}
 		const now = Date.now();
 		if (now >= deadline) {
-			throw timeoutError(this.getNode(), runId, settings.timeoutMs, lastStatus, context.itemIndex, lastError);
+			throw timeoutError(
+				this.getNode(),
+				runId,
+				settings.timeoutMs,
+				lastStatus,
+				context.itemIndex,
+				lastError,
+			);
 		}
 		// After a request slower than the gap, poll once right away rather than in a burst.
 		nextPollAt = Math.max(nextPollAt + interval, now);
@@ -186,7 +195,10 @@ function timeoutError(
 }
 
 /** A run that ended but must not feed downstream nodes as if it succeeded. */
-export function runFailure(envelope: ApiEnvelope, maxDrift: number | undefined): string | undefined {
+export function runFailure(
+	envelope: ApiEnvelope,
+	maxDrift: number | undefined,
+): string | undefined {
 	const run = envelope.data;
 	const status = statusOf(envelope);
 	const runId = String(run.id ?? run.run_id ?? '');
@@ -252,6 +264,7 @@ export function shapeEndedRun(
 				'Set the option "On Run Failure" to "Output the Run" to receive failed runs as items instead of an error.',
 		});
 	}
-	if (settings.output === 'run') return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
+	if (settings.output === 'run')
+		return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
 	return runItems(envelope, itemIndex, settings.includeRunMetadata);
 }

@@ -8,7 +8,8 @@ const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
  * change the request path, so it is refused before any request is sent.
  */
 export function validateId(node: INode, value: unknown, field: string, itemIndex: number): string {
-	const id = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	const id =
+		typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
 	if (id === '') {
 		throw new NodeOperationError(node, `${field} is empty [item ${itemIndex}]`, {
 			itemIndex,
@@ -40,9 +41,13 @@ export function numberOption(
 	if (value === undefined || value === null || value === '') return fallback;
 	const number = typeof value === 'number' ? value : Number(value);
 	const fail = (rule: string) =>
-		new NodeOperationError(node, `Option "${field}" ${rule} (got ${JSON.stringify(value)}) [item ${itemIndex}]`, {
-			itemIndex,
-		});
+		new NodeOperationError(
+			node,
+			`Option "${field}" ${rule} (got ${JSON.stringify(value)}) [item ${itemIndex}]`,
+			{
+				itemIndex,
+			},
+		);
 	if (!Number.isFinite(number)) throw fail('must be a number');
 	if (limits.integer && !Number.isInteger(number)) throw fail('must be a whole number');
 	if (limits.min !== undefined) {

@@ -103,7 +103,7 @@ export function describeFailure(
 		return {
 			message: 'Could not reach webscrape.ai',
 			advice:
-				'Check the Base URL in the credential and this machine\'s network connection, then run the node again.',
+				"Check the Base URL in the credential and this machine's network connection, then run the node again.",
 		};
 	}
 	if (failure.rawSnippet !== undefined) {
@@ -143,7 +143,8 @@ export function describeFailure(
 		case 'forbidden':
 			return {
 				message: 'This webscrape.ai API key is not allowed to do that',
-				advice: 'Check the key\'s scope in the dashboard and that the resource belongs to its account.',
+				advice:
+					"Check the key's scope in the dashboard and that the resource belongs to its account.",
 			};
 		case 'not_found':
 			return {
@@ -162,7 +163,8 @@ export function describeFailure(
 		}
 		case 'conflict':
 			return {
-				message: 'webscrape.ai refused: the account or resource is in a state that does not allow this',
+				message:
+					'webscrape.ai refused: the account or resource is in a state that does not allow this',
 				advice: 'Check the account in the webscrape.ai dashboard.',
 			};
 		case 'validation_failed':
@@ -180,7 +182,7 @@ export function describeFailure(
 				message: `webscrape.ai rejected the request as invalid${
 					failure.apiMessage ? `: ${failure.apiMessage}` : ''
 				}`,
-				advice: 'Check the node\'s parameters.',
+				advice: "Check the node's parameters.",
 			};
 		default:
 			break;
@@ -188,12 +190,13 @@ export function describeFailure(
 	if (status >= 500 || code === 'internal_error' || code === 'service_unavailable') {
 		return {
 			message: `webscrape.ai had a server error (HTTP ${status}${code ? `, ${code}` : ''})`,
-			advice: 'webscrape.ai says failed requests cost nothing and are safe to retry. Try again later.',
+			advice:
+				'webscrape.ai says failed requests cost nothing and are safe to retry. Try again later.',
 		};
 	}
 	return {
 		message: `webscrape.ai returned HTTP ${status}${code ? ` (${code})` : ''}`,
-		advice: failure.apiMessage ?? 'Check the node\'s parameters.',
+		advice: failure.apiMessage ?? "Check the node's parameters.",
 	};
 }
 
@@ -225,7 +228,8 @@ export function toNodeApiError(
 	if (failure.retries > 0) {
 		parts.push(`Gave up after ${failure.retries} ${failure.retries === 1 ? 'retry' : 'retries'}.`);
 	}
-	if (failure.requestId) parts.push(`Request ID: ${failure.requestId} (quote it to webscrape.ai support).`);
+	if (failure.requestId)
+		parts.push(`Request ID: ${failure.requestId} (quote it to webscrape.ai support).`);
 
 	const cause: JsonObject = { status: failure.status };
 	if (failure.code) cause.code = failure.code;

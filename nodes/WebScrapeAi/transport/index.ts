@@ -182,7 +182,9 @@ function interpret(response: RawResponse): { envelope?: ApiEnvelope; failure?: A
 		parsed = undefined;
 	}
 	const body =
-		parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as IDataObject) : undefined;
+		parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+			? (parsed as IDataObject)
+			: undefined;
 	const requestId = typeof body?.request_id === 'string' ? body.request_id : headerRequestId;
 
 	if (!body) {

@@ -1,10 +1,18 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { executeBatch, prepareItems } from '../../helpers/batch';
-import { apiRequest } from '../../transport';
-import { mapOptions, pageUrl, sharedPageOptions, sortedByName } from './fields';
-import { PAGE_CONCURRENCY } from './scrape.operation';
+import {
+	executePageRequests,
+	mapOptions,
+	pageUrl,
+	sharedPageOptions,
+	sortedByName,
+} from './fields';
 
 const show = { resource: ['page'], operation: ['extract'] };
 
@@ -75,7 +83,8 @@ export const description: INodeProperties[] = [
 				name: 'plainText',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to return the result as plain text instead of JSON (the schema is then ignored)',
+				description:
+					'Whether to return the result as plain text instead of JSON (the schema is then ignored)',
 			},
 			{
 				displayName: 'Reduce Content',
@@ -89,7 +98,7 @@ export const description: INodeProperties[] = [
 				name: 'experimental',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to use webscrape.ai\'s experimental extraction',
+				description: "Whether to use webscrape.ai's experimental extraction",
 			},
 			...sharedPageOptions,
 		]),
@@ -127,10 +136,14 @@ function outputSchema(context: IExecuteFunctions, itemIndex: number): IDataObjec
 	}
 	if (value === null || value === undefined) return undefined;
 	if (typeof value !== 'object' || Array.isArray(value)) {
-		throw new NodeOperationError(node, `Output Schema must be a JSON object (a JSON Schema) [item ${itemIndex}]`, {
-			itemIndex,
-			description: `Got ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}. Use an object such as {"type": "object", "properties": {...}}.`,
-		});
+		throw new NodeOperationError(
+			node,
+			`Output Schema must be a JSON object (a JSON Schema) [item ${itemIndex}]`,
+			{
+				itemIndex,
+				description: `Got ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}. Use an object such as {"type": "object", "properties": {...}}.`,
+			},
+		);
 	}
 	return Object.keys(value).length > 0 ? (value as IDataObject) : undefined;
 }
@@ -141,8 +154,10 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
-		const body: IDataObject = { website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex) };
+	return await executePageRequests.call(this, items, '/smartscraper', (itemIndex) => {
+		const body: IDataObject = {
+			website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex),
+		};
 		const prompt = String(this.getNodeParameter('prompt', itemIndex, '') ?? '').trim();
 		if (!prompt) {
 			throw new NodeOperationError(node, `Prompt is empty [item ${itemIndex}]`, {
@@ -156,21 +171,4 @@ export async function execute(
 		mapOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, OPTION_FIELDS, body);
 		return body;
 	});
-	return await executeBatch.call(
-		this,
-		outcomes,
-		async (itemIndex) => {
-			const envelope = await apiRequest.call(this, {
-				method: 'POST',
-				path: '/smartscraper',
-				body: prepared[itemIndex]!,
-				kind: 'write',
-				subject: { kind: 'page' },
-				itemIndex,
-			});
-			const json = { ...envelope.data, credits_used: envelope.credits_used, credits_remaining: envelope.credits_remaining };
-			return [{ json, pairedItem: { item: itemIndex } }];
-		},
-		{ concurrency: PAGE_CONCURRENCY },
-	);
 }

@@ -1,5 +1,51 @@
-import type { IDataObject, INode, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INode,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+
+import { executeBatch, prepareItems } from '../../helpers/batch';
+import { apiRequest } from '../../transport';
+
+/** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
+export const PAGE_CONCURRENCY = 5;
+
+/**
+ * Sends one page request per input item (`buildBody` checks the item's parameters first, before
+ * anything is sent) and outputs the `data` object plus the credits it cost.
+ */
+export async function executePageRequests(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	path: '/scrape' | '/smartscraper',
+	buildBody: (itemIndex: number) => IDataObject,
+): Promise<INodeExecutionData[]> {
+	const { prepared, outcomes } = prepareItems(this, items.length, buildBody);
+	return await executeBatch.call(
+		this,
+		outcomes,
+		async (itemIndex) => {
+			const envelope = await apiRequest.call(this, {
+				method: 'POST',
+				path,
+				body: prepared[itemIndex]!,
+				kind: 'write',
+				subject: { kind: 'page' },
+				itemIndex,
+			});
+			const json = {
+				...envelope.data,
+				credits_used: envelope.credits_used,
+				credits_remaining: envelope.credits_remaining,
+			};
+			return [{ json, pairedItem: { item: itemIndex } }];
+		},
+		{ concurrency: PAGE_CONCURRENCY },
+	);
+}
 
 /** Options Scrape and Extract share, in the order the API documents them. */
 export const sharedPageOptions: INodeProperties[] = [
@@ -64,7 +110,8 @@ export const sharedPageOptions: INodeProperties[] = [
 		name: 'stealth',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to fetch the page in stealth mode, for sites that block bots. Costs extra credits.',
+		description:
+			'Whether to fetch the page in stealth mode, for sites that block bots. Costs extra credits.',
 	},
 ];
 
@@ -89,7 +136,11 @@ export function pageUrl(node: INode, value: unknown, itemIndex: number): string 
 
 /** "a, b" or ["a", "b"] (as AI agents pass it) → ["a", "b"]; empty → undefined. */
 export function tagList(value: unknown): string[] | undefined {
-	const parts = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(',') : [];
+	const parts = Array.isArray(value)
+		? value.map(String)
+		: typeof value === 'string'
+			? value.split(',')
+			: [];
 	const tags = parts.map((tag) => tag.trim()).filter((tag) => tag !== '');
 	return tags.length > 0 ? tags : undefined;
 }
@@ -113,7 +164,11 @@ export function headerObject(value: unknown): IDataObject | undefined {
 }
 
 /** Copies the options the user set into the request body under the API's names. */
-export function mapOptions(options: IDataObject, names: Record<string, string>, body: IDataObject): void {
+export function mapOptions(
+	options: IDataObject,
+	names: Record<string, string>,
+	body: IDataObject,
+): void {
 	for (const [option, field] of Object.entries(names)) {
 		const value = options[option];
 		if (value === undefined || value === null || value === '') continue;

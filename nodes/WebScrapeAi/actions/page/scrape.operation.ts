@@ -1,13 +1,19 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 
-import { executeBatch, prepareItems } from '../../helpers/batch';
-import { apiRequest } from '../../transport';
-import { mapOptions, pageUrl, sharedPageOptions, sortedByName } from './fields';
+import {
+	executePageRequests,
+	mapOptions,
+	pageUrl,
+	sharedPageOptions,
+	sortedByName,
+} from './fields';
 
 const show = { resource: ['page'], operation: ['scrape'] };
-/** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
-export const PAGE_CONCURRENCY = 5;
-
 export const description: INodeProperties[] = [
 	{
 		displayName:
@@ -38,7 +44,8 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Markdown',
 				value: 'markdown',
-				description: 'Cleaned markdown in "cleaned" (besides the HTML): smaller, and easier for AI models to read',
+				description:
+					'Cleaned markdown in "cleaned" (besides the HTML): smaller, and easier for AI models to read',
 			},
 		],
 	},
@@ -86,27 +93,12 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
-		const body: IDataObject = { website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex) };
+	return await executePageRequests.call(this, items, '/scrape', (itemIndex) => {
+		const body: IDataObject = {
+			website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex),
+		};
 		if (this.getNodeParameter('format', itemIndex, 'html') === 'markdown') body.clean = true;
 		mapOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, OPTION_FIELDS, body);
 		return body;
 	});
-	return await executeBatch.call(
-		this,
-		outcomes,
-		async (itemIndex) => {
-			const envelope = await apiRequest.call(this, {
-				method: 'POST',
-				path: '/scrape',
-				body: prepared[itemIndex]!,
-				kind: 'write',
-				subject: { kind: 'page' },
-				itemIndex,
-			});
-			const json = { ...envelope.data, credits_used: envelope.credits_used, credits_remaining: envelope.credits_remaining };
-			return [{ json, pairedItem: { item: itemIndex } }];
-		},
-		{ concurrency: PAGE_CONCURRENCY },
-	);
 }

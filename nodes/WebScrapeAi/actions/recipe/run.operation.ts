@@ -56,12 +56,18 @@ export async function execute(
 	const node = this.getNode();
 	const continueOnFail = this.continueOnFail();
 	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => ({
-		recipeId: validateId(node, this.getNodeParameter('recipeId', itemIndex), 'Recipe ID', itemIndex),
+		recipeId: validateId(
+			node,
+			this.getNodeParameter('recipeId', itemIndex),
+			'Recipe ID',
+			itemIndex,
+		),
 		settings: readRunSettings.call(this, itemIndex, true),
 	}));
 
 	const valid = prepared.filter((run): run is PreparedRun => run !== undefined);
-	if (valid.length === 0) return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
+	if (valid.length === 0)
+		return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
 	const batch = valid[0].settings;
 
 	if (batch.checkQuota) {

@@ -74,7 +74,8 @@ export async function execute(
 						subject: { kind: 'run', id: runId },
 						itemIndex,
 					});
-			if (!isTerminal(envelope)) return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
+			if (!isTerminal(envelope))
+				return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
 			return shapeEndedRun(node, envelope, settings, itemIndex);
 		},
 		{ concurrency: CONCURRENCY },

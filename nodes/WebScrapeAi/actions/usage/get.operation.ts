@@ -21,7 +21,10 @@ export async function execute(
 			subject: { kind: 'usage' },
 		});
 		const json = { ...usage.data, credits_remaining: usage.credits_remaining };
-		return items.map((_item, itemIndex) => ({ json: { ...json }, pairedItem: { item: itemIndex } }));
+		return items.map((_item, itemIndex) => ({
+			json: { ...json },
+			pairedItem: { item: itemIndex },
+		}));
 	} catch (error) {
 		if (!this.continueOnFail()) throw asNodeError.call(this, error);
 		return items.map((_item, itemIndex) => errorItem.call(this, error, itemIndex));
