@@ -143,13 +143,18 @@ for (const line of LINES_TO_TEST) {
 			);
 		});
 
-		test('a delivery with a wrong header is rejected (401) and leaves no execution; a duplicate leaves one', async () => {
-			const runId = [...sim.runs.values()].find((run) => run.outcome === 'completed').id;
+		test('a delivery with a wrong header is rejected (401) and leaves no execution; repeats of every finished run leave none either', async () => {
+			const finished = [...sim.runs.values()].filter((run) => run.outcome === 'completed');
+			assert.ok(finished.length >= 6);
 			const before = (await triggerExecutions()).length;
-			await sim.deliver(runId, { headers: { Authorization: 'Bearer wrong' } });
+			await sim.deliver(finished[0].id, { headers: { Authorization: 'Bearer wrong' } });
 			assert.equal(sim.deliveries.at(-1).status, 401);
-			await sim.deliver(runId);
-			assert.equal(sim.deliveries.at(-1).status, 200);
+			// The batch's 5 deliveries arrived together; their keys must all have been kept.
+			for (const run of finished) {
+				await sim.deliver(run.id);
+				assert.equal(sim.deliveries.at(-1).status, 200);
+				assert.match(sim.deliveries.at(-1).responseBody, /"started":false/);
+			}
 			await sleep(2000);
 			assert.equal((await triggerExecutions()).length, before);
 		});

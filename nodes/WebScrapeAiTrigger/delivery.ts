@@ -15,12 +15,6 @@ import { EVENTS, type RunEvent } from './properties';
 export const DEDUPE_CAPACITY = 5000;
 const RUN_FETCH_BUDGET_MS = 20_000;
 
-interface DedupeMemory {
-	/** Keys in arrival order, oldest first. */
-	keys: string[];
-	staticData: IDataObject;
-}
-
 function answer(
 	context: IWebhookFunctions,
 	status: number,
@@ -56,30 +50,61 @@ function parsedBody(context: IWebhookFunctions): IDataObject | undefined {
 	return body as IDataObject;
 }
 
+interface DedupeMemory {
+	/** The trigger this memory belongs to (workflow and node). */
+	scope: string;
+	staticData: IDataObject;
+}
+
+/**
+ * The keys this process saved last, per trigger. n8n loads a trigger's static data when a request
+ * arrives and saves it when it is answered, so two deliveries handled at the same time would each
+ * save only their own key. Merging this list back in keeps both. Static data stays the store that
+ * survives restarts and is shared between processes; this list is only a helper.
+ */
+const savedInProcess = new Map<string, string[]>();
+
 function memoryOf(context: IWebhookFunctions): DedupeMemory {
-	const staticData = context.getWorkflowStaticData('node');
-	const keys = Array.isArray(staticData.deliveries) ? (staticData.deliveries as string[]) : [];
-	return { keys, staticData };
+	return {
+		scope: `${context.getWorkflow().id ?? ''}:${context.getNode().name}`,
+		staticData: context.getWorkflowStaticData('node'),
+	};
+}
+
+/** Everything known: the stored keys plus any this process saved meanwhile, oldest first. */
+function knownKeys(memory: DedupeMemory): string[] {
+	const stored = Array.isArray(memory.staticData.deliveries)
+		? (memory.staticData.deliveries as string[])
+		: [];
+	const saved = savedInProcess.get(memory.scope) ?? [];
+	const same =
+		saved === stored ||
+		(saved.length === stored.length && saved[saved.length - 1] === stored[stored.length - 1]);
+	if (same || saved.length === 0) return stored;
+	const present = new Set(stored);
+	return [...stored, ...saved.filter((key) => !present.has(key))];
 }
 
 /** Assigns the list anew: n8n saves static data only when it sees a property set. */
 function store(memory: DedupeMemory, keys: string[]): void {
-	memory.keys = keys;
-	memory.staticData.deliveries = keys;
+	const bounded = keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys;
+	memory.staticData.deliveries = bounded;
+	savedInProcess.set(memory.scope, bounded);
+}
+
+function isKnown(memory: DedupeMemory | undefined, key: string): boolean {
+	return memory !== undefined && knownKeys(memory).includes(key);
 }
 
 function remember(memory: DedupeMemory | undefined, key: string): void {
-	if (!memory) return;
-	const keys = [...memory.keys, key];
-	store(memory, keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys);
+	if (memory) store(memory, [...knownKeys(memory), key]);
 }
 
 function forget(memory: DedupeMemory | undefined, key: string): void {
-	const index = memory ? memory.keys.lastIndexOf(key) : -1;
-	if (index >= 0)
+	if (memory)
 		store(
-			memory!,
-			memory!.keys.filter((_, position) => position !== index),
+			memory,
+			knownKeys(memory).filter((known) => known !== key),
 		);
 }
 
@@ -127,10 +152,26 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	const dedupe = (this.getNodeParameter('options.dedupe', true) as boolean) !== false;
 	const key = `${runId}:${event}`;
 	const memory = dedupe ? memoryOf(this) : undefined;
-	if (memory?.keys.includes(key)) return answer(this, 200, { received: true, started: false });
+	if (isKnown(memory, key)) return answer(this, 200, { received: true, started: false });
 	// Claimed before the run is fetched, so a repeat arriving meanwhile is not emitted twice.
 	remember(memory, key);
+	try {
+		return await confirmAndEmit.call(this, body, runId, event, memory, key);
+	} finally {
+		// n8n saves this request's static data when it answers: save everything known by then, so
+		// the last of several concurrent deliveries to be answered keeps every key.
+		if (memory) store(memory, knownKeys(memory));
+	}
+}
 
+async function confirmAndEmit(
+	this: IWebhookFunctions,
+	body: IDataObject,
+	runId: string,
+	event: RunEvent,
+	memory: DedupeMemory | undefined,
+	key: string,
+): Promise<IWebhookResponseData> {
 	const fetchRunDetails = this.getNodeParameter('fetchRunDetails', true) as boolean;
 	let items: INodeExecutionData[];
 	if (fetchRunDetails) {

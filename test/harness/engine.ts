@@ -293,10 +293,17 @@ export interface TriggerSetup {
 	webhookData: IWebhookData;
 }
 
-/** One active trigger workflow; static data persists across deliveries, as in n8n. */
+let triggerWorkflows = 0;
+
+/**
+ * One active trigger workflow; static data persists across deliveries on the same setup. Two setups
+ * with the same `workflowId` and `staticData` stand for two requests that n8n handles at once, each
+ * with the static data it loaded from the database.
+ */
 export async function setUpTrigger(
 	parameters: IDataObject,
 	credentials: CredentialData,
+	options: { workflowId?: string; staticData?: IDataObject } = {},
 ): Promise<TriggerSetup> {
 	const { nodeTypes, credentialTypes } = await loadPackage();
 	const node: INode = {
@@ -310,13 +317,13 @@ export async function setUpTrigger(
 		credentials: { webScrapeAiApi: { id: 'cred-1', name: 'WebScrape AI account' } },
 	};
 	const workflow = new Workflow({
-		id: 'trigger-workflow',
+		id: options.workflowId ?? `trigger-workflow-${++triggerWorkflows}`,
 		name: 'trigger',
 		nodes: [node],
 		connections: {},
 		active: true,
 		nodeTypes,
-		staticData: {},
+		staticData: structuredClone(options.staticData ?? {}),
 	});
 	const additionalData = additionalDataFor(credentials, credentialTypes);
 	const webhookData = {

@@ -170,6 +170,38 @@ describe('WebScrape AI Trigger', () => {
 		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
 	});
 
+	test('dedupe: concurrent deliveries, each with the static data n8n loaded for it, keep every key', async () => {
+		const params = { events: ['completed', 'failed'], fetchRunDetails: true, output: 'run' };
+		const credentials = { apiKey: TEST_KEY, baseUrl };
+		const loaded = { 'node:WebScrape AI Trigger': { deliveries: ['older:completed'] } };
+		const requestA = await setUpTrigger(params, credentials, {
+			workflowId: 'shared-wf',
+			staticData: loaded,
+		});
+		const requestB = await setUpTrigger(params, credentials, {
+			workflowId: 'shared-wf',
+			staticData: loaded,
+		});
+		const runA = await finishedRun('hooked1');
+		const runB = await finishedRun('hooked1');
+		// A's run fetch is slow, so A is answered (and saved, in n8n) after B.
+		sim.fault({ route: 'run', type: 'slow', delayMs: 400 });
+		const [a, b] = await Promise.all([
+			send(requestA, payloadOf(runA)),
+			sleepMs(50).then(() => send(requestB, payloadOf(runB))),
+		]);
+		expect([a.emitted?.length, b.emitted?.length]).toEqual([1, 1]);
+		const savedLast = (requestA.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries;
+		expect(savedLast).toEqual(['older:completed', `${runA}:completed`, `${runB}:completed`]);
+		// A later request loads what was saved last and recognises both runs.
+		const later = await setUpTrigger(params, credentials, {
+			workflowId: 'shared-wf',
+			staticData: { 'node:WebScrape AI Trigger': { deliveries: savedLast } },
+		});
+		expect((await send(later, payloadOf(runA))).emitted).toBeUndefined();
+		expect((await send(later, payloadOf(runB))).emitted).toBeUndefined();
+	});
+
 	test('dedupe memory is bounded: past the bound the oldest key is forgotten', async () => {
 		const { DEDUPE_CAPACITY } = await import('../../dist/nodes/WebScrapeAiTrigger/delivery');
 		const setup = await trigger({ fetchRunDetails: false });
