@@ -1,6 +1,7 @@
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_TIMEOUT_S } from '../helpers/runs';
+import { optionsCollection } from './options.description';
 
 /** The output choice shared by Recipe → Run and Run → Get. */
 export function outputField(show: NonNullable<IDisplayOptions['show']>): INodeProperties {
@@ -118,14 +119,5 @@ export function runOptionsField(
 	show: NonNullable<IDisplayOptions['show']>,
 	withBatch: boolean,
 ): INodeProperties {
-	const options = withBatch ? [...batchOptions, ...waitingOptions] : waitingOptions;
-	return {
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: [...options].sort((a, b) => a.displayName.localeCompare(b.displayName)),
-	};
+	return optionsCollection(show, withBatch ? [...batchOptions, ...waitingOptions] : waitingOptions);
 }

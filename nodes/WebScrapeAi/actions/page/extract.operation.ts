@@ -6,13 +6,8 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import {
-	executePageRequests,
-	mapOptions,
-	pageUrl,
-	sharedPageOptions,
-	sortedByName,
-} from './fields';
+import { executePageRequests, mapOptions, pageUrl, sharedPageOptions } from './fields';
+import { optionsCollection } from '../options.description';
 
 const show = { resource: ['page'], operation: ['extract'] };
 
@@ -49,60 +44,52 @@ export const description: INodeProperties[] = [
 		description:
 			'Optional JSON Schema the result must match. webscrape.ai validates it and tries one repair; if the page still does not match, the item fails. Leave empty for free-form JSON.',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: sortedByName([
-			{
-				displayName: 'Page Complexity',
-				name: 'pageComplexity',
-				type: 'options',
-				default: 'low',
-				options: [
-					{ name: 'Low', value: 'low' },
-					{ name: 'High', value: 'high', description: 'For long or intricate pages' },
-				],
-			},
-			{
-				displayName: 'Detail Level',
-				name: 'detailLevel',
-				type: 'options',
-				default: 'medium',
-				options: [
-					{ name: 'Low', value: 'low' },
-					{ name: 'Medium', value: 'medium' },
-					{ name: 'High', value: 'high' },
-				],
-			},
-			{
-				displayName: 'Plain Text',
-				name: 'plainText',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to return the result as plain text instead of JSON (the schema is then ignored)',
-			},
-			{
-				displayName: 'Reduce Content',
-				name: 'reduceContent',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to trim the page before extraction, for very large pages',
-			},
-			{
-				displayName: 'Experimental',
-				name: 'experimental',
-				type: 'boolean',
-				default: false,
-				description: "Whether to use webscrape.ai's experimental extraction",
-			},
-			...sharedPageOptions,
-		]),
-	},
+	optionsCollection(show, [
+		{
+			displayName: 'Page Complexity',
+			name: 'pageComplexity',
+			type: 'options',
+			default: 'low',
+			options: [
+				{ name: 'Low', value: 'low' },
+				{ name: 'High', value: 'high', description: 'For long or intricate pages' },
+			],
+		},
+		{
+			displayName: 'Detail Level',
+			name: 'detailLevel',
+			type: 'options',
+			default: 'medium',
+			options: [
+				{ name: 'Low', value: 'low' },
+				{ name: 'Medium', value: 'medium' },
+				{ name: 'High', value: 'high' },
+			],
+		},
+		{
+			displayName: 'Plain Text',
+			name: 'plainText',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to return the result as plain text instead of JSON (the schema is then ignored)',
+		},
+		{
+			displayName: 'Reduce Content',
+			name: 'reduceContent',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to trim the page before extraction, for very large pages',
+		},
+		{
+			displayName: 'Experimental',
+			name: 'experimental',
+			type: 'boolean',
+			default: false,
+			description: "Whether to use webscrape.ai's experimental extraction",
+		},
+		...sharedPageOptions,
+	]),
 ];
 
 const OPTION_FIELDS = {

@@ -183,8 +183,3 @@ export function mapOptions(
 		}
 	}
 }
-
-/** Collection options in alphabetical order, as n8n's editor convention wants. */
-export function sortedByName(options: INodeProperties[]): INodeProperties[] {
-	return [...options].sort((a, b) => a.displayName.localeCompare(b.displayName));
-}

@@ -5,13 +5,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
-import {
-	executePageRequests,
-	mapOptions,
-	pageUrl,
-	sharedPageOptions,
-	sortedByName,
-} from './fields';
+import { executePageRequests, mapOptions, pageUrl, sharedPageOptions } from './fields';
+import { optionsCollection } from '../options.description';
 
 const show = { resource: ['page'], operation: ['scrape'] };
 export const description: INodeProperties[] = [
@@ -49,31 +44,23 @@ export const description: INodeProperties[] = [
 			},
 		],
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: sortedByName([
-			{
-				displayName: 'Extract Links',
-				name: 'extractLinks',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to also return the de-duplicated outbound links of the page',
-			},
-			{
-				displayName: 'Replace Images with Alt Text',
-				name: 'tagTruncate',
-				type: 'boolean',
-				default: true,
-				description: 'Whether markdown cleaning replaces inline images with their alt text',
-			},
-			...sharedPageOptions,
-		]),
-	},
+	optionsCollection(show, [
+		{
+			displayName: 'Extract Links',
+			name: 'extractLinks',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to also return the de-duplicated outbound links of the page',
+		},
+		{
+			displayName: 'Replace Images with Alt Text',
+			name: 'tagTruncate',
+			type: 'boolean',
+			default: true,
+			description: 'Whether markdown cleaning replaces inline images with their alt text',
+		},
+		...sharedPageOptions,
+	]),
 ];
 
 const OPTION_FIELDS = {
