@@ -138,6 +138,14 @@ async function freePort() {
 	});
 }
 
+async function isFree(port) {
+	return await new Promise((resolve) => {
+		const server = net.createServer();
+		server.once('error', () => resolve(false));
+		server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+	});
+}
+
 function n8nEnv(line, { userFolder, port, brokerPort }) {
 	const base = `http://127.0.0.1:${port}/`;
 	const env = {
@@ -191,10 +199,13 @@ function n8nCli(line, dir, env, args) {
  * A prepared, not yet running, n8n: pinned install, fresh user folder with this package, imported
  * credentials and workflows, chosen ports.
  */
-async function prepare(line, { credentials = [], workflows = [], activate = [], userFolder } = {}) {
+async function prepare(
+	line,
+	{ credentials = [], workflows = [], activate = [], userFolder, preferredPort } = {},
+) {
 	const dir = ensureN8n(line);
 	userFolder ??= fs.mkdtempSync(path.join(os.tmpdir(), `wsai-n8n${line}-`));
-	const port = await freePort();
+	const port = preferredPort && (await isFree(preferredPort)) ? preferredPort : await freePort();
 	const brokerPort = await freePort();
 	const env = n8nEnv(line, { userFolder, port, brokerPort });
 	installPackageInto(userFolder, packPackage());

@@ -33,6 +33,8 @@ async function main() {
 		credentials: [demo.credential(simBaseUrl)],
 		workflows: demo.examples(),
 		activate: [demo.TRIGGER_WORKFLOW_ID],
+		// n8n's usual port when it is free; any free port otherwise.
+		preferredPort: CHECK ? undefined : Number(process.env.N8N_PORT ?? 5678),
 	});
 	demo.wireWebhooks(sim, prepared.baseUrl);
 	n8n.log(

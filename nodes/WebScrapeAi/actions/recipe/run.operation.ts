@@ -33,7 +33,7 @@ export const description: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'While it waits, this node holds an n8n worker for up to 15 minutes per batch. For many or long runs, turn waiting off and start a second workflow with the WebScrape AI Trigger when each run ends.',
+			'While it waits, this node holds an n8n worker until its runs end (a run can take up to 15 minutes). For many or long runs, turn waiting off and let a second workflow with the WebScrape AI Trigger continue when each run ends.',
 		name: 'waitNotice',
 		type: 'notice',
 		default: '',
