@@ -9,6 +9,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { pause } from '../helpers/pause';
+import { isHttpUrl } from '../helpers/validation';
 import type { ApiFailure, RequestSubject } from './errors';
 import { redact, snippetOf, toNodeApiError } from './errors';
 
@@ -93,13 +94,7 @@ async function loadConnection(this: ApiContext, itemIndex: number): Promise<ApiC
 	const credentials = await (this as IExecuteFunctions).getCredentials(CREDENTIAL_TYPE, itemIndex);
 	const rawBase = String(credentials.baseUrl ?? '').trim() || 'https://api.webscrape.ai/v1';
 	const baseUrl = rawBase.replace(/\/+$/, '');
-	let parsed: URL | undefined;
-	try {
-		parsed = new URL(baseUrl);
-	} catch {
-		parsed = undefined;
-	}
-	if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+	if (!isHttpUrl(baseUrl)) {
 		throw new NodeOperationError(
 			this.getNode(),
 			'The Base URL in the WebScrape AI credential is not a valid http(s) URL',

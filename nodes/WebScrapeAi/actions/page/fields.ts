@@ -8,6 +8,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { isHttpUrl } from '../../helpers/validation';
 import { apiRequest } from '../../transport';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
@@ -118,13 +119,7 @@ export const sharedPageOptions: INodeProperties[] = [
 /** An absolute http(s) URL, or an error naming the item and field; nothing is sent otherwise. */
 export function pageUrl(node: INode, value: unknown, itemIndex: number): string {
 	const text = typeof value === 'string' ? value.trim() : '';
-	let url: URL | undefined;
-	try {
-		url = new URL(text);
-	} catch {
-		url = undefined;
-	}
-	if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+	if (!isHttpUrl(text)) {
 		throw new NodeOperationError(
 			node,
 			`URL ${text ? `"${text.length > 60 ? `${text.slice(0, 60)}…` : text}" ` : ''}is not an absolute http(s) URL [item ${itemIndex}]`,
