@@ -120,6 +120,89 @@ async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
 	}
 }
 
+// ---- 1b. plan throttles ---------------------------------------------------------------------
+
+/**
+ * Batches larger than the plan allows: the ideal is what a client that knew the plan's numbers
+ * exactly would take (⌈N / cap⌉ rounds of a run; N / limit minutes), measured against our node that
+ * learns them from webscrape.ai's 429 answers.
+ */
+async function throttles(sim: Simulator, baseUrl: string): Promise<void> {
+	console.log('\n1b. Plan throttles: batches larger than the plan allows');
+	sim.addRecipe('benchCap', { durationMs: RUN_MS, pages: 1, itemsPerPage: 2 });
+	const poll = { pollInterval: RUN_MS / 20000, maxPollInterval: RUN_MS / 8000 };
+
+	const capKey = 'wsg_live_BENCHcap0000000000000000000000';
+	sim.addKey(capKey, { credits: 1e9, runsCap: 1e9, maxConcurrent: 5 });
+	const n = SHORT ? 20 : 50;
+	sim.clearLog();
+	const [capRun, capMs] = await timed(() =>
+		runAction(
+			{
+				resource: 'recipe',
+				operation: 'run',
+				recipeId: 'benchCap',
+				options: { ...poll, checkQuota: false },
+			},
+			Array.from({ length: n }, (_, i) => ({ i })),
+			{ credentials: { apiKey: capKey, baseUrl } },
+		),
+	);
+	if (capRun.error || capRun.outputs[0]?.length !== n * 2) {
+		throw new Error(`throttled fan-out failed: ${capRun.error?.message}`);
+	}
+	const dispatches = sim.requests('dispatch').filter((entry) => entry.account === capKey.slice(-6));
+	const accepted = dispatches.filter((entry) => entry.status === 202).length;
+	const refused = dispatches.filter((entry) => entry.status === 429).length;
+	const ideal = Math.ceil(n / 5) * RUN_MS;
+	row(
+		'throttles',
+		`N=${n} runs on a plan cap of 5 in progress, default Concurrency 10: wall time (${accepted} dispatched, ${refused} refused)`,
+		`${seconds(capMs)} (×${fmt(capMs / ideal, 2)})`,
+		`ideal ⌈N/5⌉ × run = ${seconds(ideal)}`,
+		'≤ 1.3 × ideal, one dispatch per item',
+		capMs <= 1.3 * ideal * (1 + NOISE_MARGIN) && accepted === n,
+	);
+
+	// The per-minute window is 60 s and cannot be shortened: the short mode keeps to one window.
+	const minuteKey = 'wsg_live_BENCHmin0000000000000000000000';
+	const perMinute = 60;
+	sim.addKey(minuteKey, { credits: 1e9, runsCap: 1e9, perMinute });
+	const pages = SHORT ? 70 : 200;
+	sim.clearLog();
+	const [pageRun, pageMs] = await timed(() =>
+		runAction(
+			{ resource: 'page', operation: 'scrape', url: '={{ $json.url }}' },
+			Array.from({ length: pages }, (_, i) => ({ url: `https://example.com/${i}` })),
+			{ credentials: { apiKey: minuteKey, baseUrl } },
+		),
+	);
+	if (pageRun.error || pageRun.outputs[0]?.length !== pages) {
+		throw new Error(`paced scrapes failed: ${pageRun.error?.message}`);
+	}
+	const scrapes = sim.requests('scrape').filter((entry) => entry.account === minuteKey.slice(-6));
+	const billed = scrapes.filter((entry) => entry.status === 200).length;
+	const refusedPages = scrapes.filter((entry) => entry.status === 429).length;
+	const beyond = pages - perMinute;
+	const idealPages = (pages / perMinute) * 60_000;
+	row(
+		'throttles',
+		`${pages} scrapes at ${perMinute} per minute: wall time (${billed} billed)`,
+		`${seconds(pageMs)} (×${fmt(pageMs / idealPages, 2)})`,
+		`ideal N / limit = ${seconds(idealPages)}`,
+		'≤ 1.15 × ideal, each page billed once',
+		pageMs <= 1.15 * idealPages * (1 + NOISE_MARGIN) && billed === pages,
+	);
+	row(
+		'throttles',
+		`${pages} scrapes at ${perMinute} per minute: refused requests`,
+		`${refusedPages}`,
+		`${beyond} requests beyond the limit`,
+		`≤ 1.1 × ${beyond} = ${Math.floor(1.1 * beyond)}`,
+		refusedPages <= 1.1 * beyond,
+	);
+}
+
 // ---- 2. polling cost -------------------------------------------------------------------------
 
 /**
@@ -420,10 +503,13 @@ async function main(): Promise<void> {
 	const sim = new Simulator();
 	const baseUrl = await sim.start();
 	sim.addKey(TEST_KEY, { credits: 1e9, runsCap: 1e9 });
-	// BENCH_ONLY=fanout,polling,large,trigger,endurance runs a subset while working on one figure.
-	const only = (process.env.BENCH_ONLY ?? 'fanout,polling,large,trigger,endurance').split(',');
+	// BENCH_ONLY=fanout,throttles,polling,large,trigger,endurance runs a subset while working on one figure.
+	const only = (process.env.BENCH_ONLY ?? 'fanout,throttles,polling,large,trigger,endurance').split(
+		',',
+	);
 	try {
 		if (only.includes('fanout')) await fanOut(sim, baseUrl);
+		if (only.includes('throttles')) await throttles(sim, baseUrl);
 		if (only.includes('polling')) await pollingCost(baseUrl);
 		if (only.includes('large')) await largeResults(sim, baseUrl);
 		if (only.includes('trigger')) await triggerThroughput(sim, baseUrl);

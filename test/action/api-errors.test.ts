@@ -104,7 +104,7 @@ describe('API errors and retries', () => {
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
 	});
 
-	test('rate limit still there after 3 retries: the error says which limit and that it gave up', async () => {
+	test("the plan's concurrency cap is waited out, not given up after 3 retries; one run", async () => {
 		api.sim.fault({
 			route: 'dispatch',
 			type: 'rate_limited',
@@ -112,13 +112,13 @@ describe('API errors and retries', () => {
 			retryAfter: 0,
 			times: 4,
 		});
-		const { error } = await api.run(runQuick());
-		expect(error?.message).toBe(
-			'Too many webscrape.ai requests in flight at once (your plan allows 5)',
-		);
-		expect(error?.description).toContain('Gave up after 3 retries');
-		expect(api.sim.requests('dispatch')).toHaveLength(4);
-		expect(api.sim.runs.size).toBe(0);
+		const { error, outputs } = await api.run(runQuick());
+		expect(error).toBeUndefined();
+		expect(outputs[0]).toHaveLength(1);
+		expect(api.sim.requests('dispatch').map((entry) => entry.status)).toEqual([
+			429, 429, 429, 429, 202,
+		]);
+		expect(api.sim.runs.size).toBe(1);
 	});
 
 	test.each([500, 502, 503])(

@@ -9,6 +9,8 @@ export interface LogEntry {
 	route: 'dispatch' | 'run' | 'usage' | 'scrape' | 'extract' | 'unknown';
 	id?: string;
 	keyValid: boolean;
+	/** The last 6 characters of the key that sent it. */
+	account?: string;
 	contentType?: string;
 	body?: any;
 	status?: number | 'reset';
@@ -61,6 +63,18 @@ export interface Account {
 	runsCap: number;
 	pagesPerRunCap: number;
 	revoked: boolean;
+	/** Plan concurrency cap (429 max_concurrent_requests); unset: none. */
+	maxConcurrent?: number;
+	/** What counts toward the cap: runs in progress and requests in flight, or requests only. */
+	concurrencyCounts?: 'runs' | 'requests';
+	/** Plan per-minute cap over a sliding 60 s window (429 rate_limit_per_min); unset: none. */
+	perMinute?: number;
+	/** Whether a per-minute refusal carries Retry-After (seconds until the window frees). */
+	retryAfter?: boolean;
+	responseDelayMs?: number;
+	/** Times of the requests the per-minute window accepted. */
+	accepted: number[];
+	refused: { rate_limit_per_min: number; max_concurrent_requests: number };
 }
 
 export interface SimRun {
@@ -92,6 +106,7 @@ export declare class Simulator {
 	deliveries: Delivery[];
 	addKey(key: string, account?: Partial<Account>): Account;
 	account(key?: string): Account;
+	occupy(count: number, ms: number, key?: string): void;
 	revokeKey(key: string): void;
 	addRecipe(id: string, spec?: RecipeSpec): RecipeSpec;
 	fault(spec: FaultSpec): void;

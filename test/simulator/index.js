@@ -68,6 +68,7 @@ const STATUS_OF_CODE = {
 	internal_error: 500,
 	service_unavailable: 502,
 };
+const CREDIT_ROUTES = new Set(['dispatch', 'scrape', 'extract']);
 const RATE_LIMIT_DETAILS = {
 	rate_limit_per_min: { limit_per_min: 60, reason: 'rate_limit_per_min' },
 	max_concurrent_requests: { max_concurrent: 5, reason: 'max_concurrent_requests' },
@@ -102,6 +103,7 @@ class Simulator {
 
 	addKey(key, account = {}) {
 		this.accounts.set(key, {
+			key,
 			credits: account.credits ?? 500,
 			runsUsed30d: account.runsUsed30d ?? 0,
 			runsCap: account.runsCap ?? 1000,
@@ -109,12 +111,34 @@ class Simulator {
 			schedulesCount: account.schedulesCount ?? 0,
 			revoked: false,
 			lastRun: null,
+			// Plan throttles (unset: none). maxConcurrent counts runs in progress plus requests in
+			// flight ('runs'), or only credit-spending requests in flight ('requests') — the docs
+			// leave open which (gap 15). perMinute is a sliding 60 s window of accepted requests.
+			maxConcurrent: account.maxConcurrent,
+			concurrencyCounts: account.concurrencyCounts ?? 'runs',
+			perMinute: account.perMinute,
+			retryAfter: account.retryAfter ?? false,
+			/** Delay before answering a credit-spending request (slow answers hold in-flight slots). */
+			responseDelayMs: account.responseDelayMs ?? 0,
+			accepted: [],
+			inFlight: 0,
+			occupied: 0,
+			refused: { rate_limit_per_min: 0, max_concurrent_requests: 0 },
 		});
 		return this.accounts.get(key);
 	}
 
 	account(key = TEST_KEY) {
 		return this.accounts.get(key);
+	}
+
+	/** Other workflows of the same account hold `count` concurrency slots for `ms`. */
+	occupy(count, ms, key = TEST_KEY) {
+		const account = this.accounts.get(key);
+		account.occupied += count;
+		this.later(ms, () => {
+			account.occupied -= count;
+		});
 	}
 
 	revokeKey(key) {
@@ -435,6 +459,8 @@ class Simulator {
 				id,
 				keyValid:
 					typeof key === 'string' && this.accounts.has(key) && !this.accounts.get(key).revoked,
+				// Which account sent it, without keeping the key: its last 6 characters.
+				account: typeof key === 'string' ? key.slice(-6) : undefined,
 				contentType: req.headers['content-type'],
 				body: rawBody ? safeJson(rawBody) : undefined,
 				status: undefined,
@@ -515,6 +541,73 @@ class Simulator {
 			}
 		}
 		const account = entry.keyValid ? this.accounts.get(key) : undefined;
+		if (account && CREDIT_ROUTES.has(entry.route)) {
+			const refusal = this.throttle(account);
+			if (refusal)
+				return this.sendError(res, entry, 'rate_limited', refusal.error, refusal.headers);
+			return this.spend(account, entry, req, res, fault, key);
+		}
+		return this.answerRoute(req, res, entry, fault, key, account);
+	}
+
+	/** The plan's throttles, as the API applies them to credit-spending requests (1.7). */
+	throttle(account) {
+		const now = Date.now();
+		if (account.perMinute !== undefined) {
+			while (account.accepted.length && account.accepted[0] <= now - 60_000)
+				account.accepted.shift();
+			if (account.accepted.length >= account.perMinute) {
+				account.refused.rate_limit_per_min++;
+				const freeInMs =
+					account.accepted[account.accepted.length - account.perMinute] + 60_000 - now;
+				return {
+					error: {
+						message: 'rate limit exceeded for plan — upgrade plan or wait',
+						details: { limit_per_min: account.perMinute, reason: 'rate_limit_per_min' },
+					},
+					headers: account.retryAfter
+						? { 'retry-after': String(Math.max(1, Math.ceil(freeInMs / 1000))) }
+						: {},
+				};
+			}
+		}
+		if (account.maxConcurrent !== undefined) {
+			let busy = account.inFlight + account.occupied;
+			if (account.concurrencyCounts === 'runs') {
+				for (const run of this.runs.values()) {
+					if (run.key === account.key && run.createdAt <= now && now < run.endsAt) busy++;
+				}
+			}
+			if (busy >= account.maxConcurrent) {
+				account.refused.max_concurrent_requests++;
+				return {
+					error: {
+						message: 'too many in-flight requests for plan — upgrade plan or wait',
+						details: { max_concurrent: account.maxConcurrent, reason: 'max_concurrent_requests' },
+					},
+					headers: {},
+				};
+			}
+		}
+		if (account.perMinute !== undefined) account.accepted.push(now);
+		return undefined;
+	}
+
+	/** A credit-spending request holds an in-flight slot until it is answered. */
+	spend(account, entry, req, res, fault, key) {
+		account.inFlight++;
+		let released = false;
+		const release = () => {
+			if (!released) account.inFlight--;
+			released = true;
+		};
+		res.on('close', release);
+		const go = () => this.answerRoute(req, res, entry, fault, key, account);
+		if (account.responseDelayMs > 0) this.later(account.responseDelayMs, go);
+		else go();
+	}
+
+	answerRoute(req, res, entry, fault, key, account) {
 		const answer = (status, body) => {
 			if (fault && fault.type === 'reset-after') {
 				entry.status = 'reset';

@@ -37,7 +37,7 @@ const waitingOptions: INodeProperties[] = [
 		default: DEFAULT_TIMEOUT_S,
 		typeOptions: { minValue: 1 },
 		description:
-			"How long to wait for the run to end. The default covers webscrape.ai's 15-minute run cap plus a minute. On expiry the item fails with the run ID, and the run goes on at webscrape.ai.",
+			"How long to wait for the run to end. The default covers webscrape.ai's 15-minute run cap plus a minute. On expiry the item fails with the run ID, and the run goes on at webscrape.ai. Recipe → Run also waits up to this long for a free slot when the batch is larger than your plan's limits allow.",
 	},
 	{
 		displayName: 'Poll Interval (Seconds)',
@@ -102,7 +102,7 @@ const batchOptions: INodeProperties[] = [
 		default: 10,
 		typeOptions: { minValue: 1 },
 		description:
-			"The most runs this node keeps in progress at once. With N input items the node takes about N / Concurrency runs' time. Keep it at or below your plan's concurrency limit.",
+			"The most runs this node keeps in progress at once. With N input items the node takes about N / Concurrency runs' time. If your plan allows fewer at once, the node waits for free slots instead of failing.",
 	},
 	{
 		displayName: 'Check Quota First',

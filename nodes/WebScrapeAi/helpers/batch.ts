@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { BatchStoppedError } from './runs';
+import { BatchStoppedError } from '../transport';
 
 /**
  * Runs `worker` for indexes 0..count-1 with at most `limit` in progress at once, starting the next

@@ -2,8 +2,14 @@ import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from '
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ApiEnvelope } from '../transport';
-import { apiRequest, cancelledError, cancelSignalOf, isTransient } from '../transport';
-import { pause } from './pause';
+import {
+	apiRequest,
+	BatchStoppedError,
+	cancelledError,
+	cancelSignalOf,
+	isTransient,
+} from '../transport';
+import { pause } from '../transport/pause';
 import { numberOption } from './validation';
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
@@ -165,13 +171,6 @@ export async function waitForRun(
 		// After a request slower than the gap, poll once right away rather than in a burst.
 		nextPollAt = Math.max(nextPollAt + interval, now);
 		interval = Math.min(interval * 1.5, settings.maxPollMs);
-	}
-}
-
-/** Thrown inside a batch whose other item already failed; never shown to the user. */
-export class BatchStoppedError extends Error {
-	constructor() {
-		super('stopped');
 	}
 }
 

@@ -58,13 +58,3 @@ export function numberOption(
 	if (limits.max !== undefined && number > limits.max) throw fail(`must be at most ${limits.max}`);
 	return number;
 }
-
-/** Whether `text` is an absolute http or https URL. */
-export function isHttpUrl(text: string): boolean {
-	try {
-		const { protocol } = new URL(text);
-		return protocol === 'http:' || protocol === 'https:';
-	} catch {
-		return false;
-	}
-}

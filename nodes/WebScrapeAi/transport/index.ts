@@ -3,15 +3,17 @@ import type {
 	IExecuteFunctions,
 	IHookFunctions,
 	IHttpRequestOptions,
+	INode,
 	IWebhookFunctions,
 	JsonObject,
+	NodeApiError,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { pause } from '../helpers/pause';
-import { isHttpUrl } from '../helpers/validation';
 import type { ApiFailure, RequestSubject } from './errors';
 import { redact, snippetOf, toNodeApiError } from './errors';
+import { pause } from './pause';
+import { MinutePacer } from './throttle';
 
 export const CREDENTIAL_TYPE = 'webScrapeAiApi';
 
@@ -34,6 +36,32 @@ export interface ApiCall {
 	itemIndex?: number;
 	/** Epoch ms after which no retry or wait starts (the operation's overall timeout). */
 	deadline?: number;
+	/** The batch's stop signal: a wait for the plan's throttles ends when another item failed. */
+	stop?: AbortSignal;
+	/**
+	 * Called when webscrape.ai answers 429 `max_concurrent_requests`: waits for a free slot of the
+	 * plan (or throws), then the request is sent again. Without it such a 429 is retried like a 5xx.
+	 */
+	onBusy?: (refusal: BusyRefusal) => Promise<void>;
+}
+
+/** A 429 `max_concurrent_requests`: the plan's cap and the wait webscrape.ai asked for, if any. */
+export interface BusyRefusal {
+	maxConcurrent?: number;
+	retryAfterMs?: number;
+}
+
+/** Thrown inside a batch whose other item already failed; never shown to the user. */
+export class BatchStoppedError extends Error {
+	constructor() {
+		super('stopped');
+	}
+}
+
+/** Throws when the execution was cancelled or the batch stopped; what every wait checks. */
+export function throwIfStopped(context: ApiContext, stop?: AbortSignal): void {
+	if (cancelSignalOf(context)?.aborted) throw cancelledError(context);
+	if (stop?.aborted) throw new BatchStoppedError();
 }
 
 /** The success envelope (`completed`) or the dispatch envelope (`queued`). */
@@ -77,6 +105,16 @@ const NOT_SENT_CODES = new Set([
 	'EADDRNOTAVAIL',
 ]);
 const SAFE_WRITE_RETRY_STATUSES = new Set([500, 502, 503]);
+
+/** Whether `text` is an absolute http(s) URL (page URLs and the credential's Base URL). */
+export function isHttpUrl(text: string): boolean {
+	try {
+		const { protocol } = new URL(text);
+		return protocol === 'http:' || protocol === 'https:';
+	} catch {
+		return false;
+	}
+}
 
 const connections = new WeakMap<object, Promise<ApiConnection>>();
 
@@ -260,19 +298,57 @@ function unknownOutcomeText(call: ApiCall): { message: string; advice: string } 
 	};
 }
 
+const pacers = new WeakMap<object, MinutePacer>();
+
+/** The per-minute pace every credit-spending request of this execution shares. */
+function pacerOf(context: ApiContext): MinutePacer {
+	let pacer = pacers.get(context);
+	if (!pacer) {
+		pacer = new MinutePacer();
+		pacers.set(context, pacer);
+	}
+	return pacer;
+}
+
+const NO_DEADLINE_WAIT_MS = 15 * 60_000;
+
+function numberDetail(failure: ApiFailure, name: string): number | undefined {
+	const value = failure.details?.[name];
+	return typeof value === 'number' && value > 0 ? value : undefined;
+}
+
 /**
- * Every request to webscrape.ai goes through here: authentication by n8n, retries by kind,
- * errors in words, and no secret in anything it throws.
+ * Every request to webscrape.ai goes through here: authentication by n8n, the plan's throttles,
+ * retries by kind, errors in words, and no secret in anything it throws.
  */
 export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEnvelope> {
 	const connection = await getConnection.call(this, call.itemIndex ?? 0);
 	const cancelSignal = cancelSignalOf(this);
+	const signals = [cancelSignal, call.stop].filter((signal): signal is AbortSignal => !!signal);
 	const node = this.getNode();
+	const spendsCredits = call.kind !== 'read';
+	const pacer = spendsCredits ? pacerOf(this) : undefined;
+	const startedAt = Date.now();
+	const throttleDeadline = call.deadline ?? startedAt + NO_DEADLINE_WAIT_MS;
+	const errorOptions = {
+		subject: call.subject,
+		itemIndex: call.itemIndex,
+		secrets: connection.secrets,
+	};
+	let lastRefusal: ApiFailure | undefined;
 
-	for (let retry = 0; ; retry++) {
-		if (cancelSignal?.aborted) throw cancelledError(this);
-		const now = Date.now();
-		const remaining = call.deadline === undefined ? Infinity : call.deadline - now;
+	for (let retry = 0; ; ) {
+		throwIfStopped(this, call.stop);
+		let sentAt = 0;
+		if (pacer) {
+			const turn = await pacer.acquire(throttleDeadline, signals);
+			throwIfStopped(this, call.stop);
+			if (turn.turn === 'timeout') {
+				throw perMinuteTimeout(node, lastRefusal, pacer, turn, startedAt, call, errorOptions);
+			}
+			sentAt = turn.sentAt;
+		}
+		const remaining = call.deadline === undefined ? Infinity : call.deadline - Date.now();
 		const options: IHttpRequestOptions = {
 			method: call.method,
 			url: `${connection.baseUrl}${call.path}`,
@@ -283,7 +359,10 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			// The API never redirects; following one could carry the key to another host.
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			timeout: Math.max(1000, Math.min(REQUEST_TIMEOUT_MS[call.kind], remaining)),
+			// A write is never cut short by the deadline: its outcome would become unknown.
+			timeout: spendsCredits
+				? REQUEST_TIMEOUT_MS[call.kind]
+				: Math.max(1000, Math.min(REQUEST_TIMEOUT_MS[call.kind], remaining)),
 		};
 		if (call.body !== undefined) {
 			options.body = call.body;
@@ -299,20 +378,36 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 				options,
 			)) as RawResponse;
 			const { envelope, failure: responseFailure } = interpret(response);
-			if (envelope) return envelope;
+			if (envelope) {
+				pacer?.settled(sentAt, true);
+				return envelope;
+			}
 			failure = responseFailure as ApiFailure;
 			retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'));
 		} catch (error) {
-			if (cancelSignal?.aborted) throw cancelledError(this);
+			pacer?.settled(sentAt, false);
+			throwIfStopped(this, call.stop);
 			failure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
 		}
 		failure.retries = retry;
 
-		const errorOptions = {
-			subject: call.subject,
-			itemIndex: call.itemIndex,
-			secrets: connection.secrets,
-		};
+		// The plan's throttles are waited out, not retried a fixed number of times: the wait is
+		// bounded by the operation's timeout instead (refused requests cost nothing).
+		const reason = failure.status === 429 ? failure.details?.reason : undefined;
+		if (pacer && reason === 'rate_limit_per_min') {
+			pacer.refused(sentAt, numberDetail(failure, 'limit_per_min'), retryAfterMs);
+			lastRefusal = failure;
+			this.logger?.debug(
+				`webscrape.ai ${call.method} ${call.path}: per-minute limit reached; waiting for the window`,
+			);
+			continue;
+		}
+		pacer?.settled(sentAt, failure.status !== 0);
+		if (reason === 'max_concurrent_requests' && call.onBusy) {
+			await call.onBusy({ maxConcurrent: numberDetail(failure, 'max_concurrent'), retryAfterMs });
+			continue;
+		}
+
 		if (outcomeUnknown(call.kind, failure)) {
 			throw toNodeApiError(node, failure, { ...errorOptions, ...unknownOutcomeText(call) });
 		}
@@ -335,9 +430,44 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 				connection.secrets,
 			),
 		);
-		await pause(wait, cancelSignal);
-		if (cancelSignal?.aborted) throw cancelledError(this);
+		retry++;
+		await pause(wait, ...signals);
 	}
+}
+
+/** An item that could not get through the plan's per-minute limit before its timeout. */
+function perMinuteTimeout(
+	node: INode,
+	refusal: ApiFailure | undefined,
+	pacer: MinutePacer,
+	turn: { nextAt?: number },
+	startedAt: number,
+	call: ApiCall,
+	errorOptions: { subject?: RequestSubject; itemIndex?: number; secrets: string[] },
+): NodeApiError {
+	const limit = pacer.limit
+		? `${pacer.limit} requests per minute`
+		: 'a limited number of requests per minute';
+	const what = call.kind === 'dispatch' ? 'start the run' : 'send the request';
+	const item = call.itemIndex === undefined ? '' : ` [item ${call.itemIndex}]`;
+	const now = Date.now();
+	const next =
+		turn.nextAt !== undefined && turn.nextAt !== Infinity && turn.nextAt > now
+			? `; the next free turn was ${seconds(turn.nextAt - now)} away`
+			: '';
+	return toNodeApiError(
+		node,
+		{ ...(refusal ?? { status: 429, code: 'rate_limited' }), retries: 0 },
+		{
+			...errorOptions,
+			message: `Could not ${what} within its Timeout: your webscrape.ai plan allows ${limit} (waited ${seconds(now - startedAt)}${next})${item}`,
+			advice: `Nothing was sent for this item, so nothing was billed; the other items went on. Raise the "Timeout" option, send fewer items per execution, or upgrade the plan.`,
+		},
+	);
+}
+
+export function seconds(ms: number): string {
+	return `${Math.round(ms / 100) / 10} s`;
 }
 
 export function cancelledError(context: ApiContext): NodeOperationError {

@@ -8,15 +8,18 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
-import { isHttpUrl } from '../../helpers/validation';
-import { apiRequest } from '../../transport';
+import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
+import { numberOption } from '../../helpers/validation';
+import { apiRequest, isHttpUrl } from '../../transport';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
 export const PAGE_CONCURRENCY = 5;
+export const DEFAULT_PAGE_TIMEOUT_S = 300;
 
 /**
  * Sends one page request per input item (`buildBody` checks the item's parameters first, before
- * anything is sent) and outputs the `data` object plus the credits it cost.
+ * anything is sent) and outputs the `data` object plus the credits it cost. Items wait out the
+ * plan's per-minute and concurrency limits, each for at most its Timeout.
  */
 export async function executePageRequests(
 	this: IExecuteFunctions,
@@ -24,25 +27,54 @@ export async function executePageRequests(
 	path: '/scrape' | '/smartscraper',
 	buildBody: (itemIndex: number) => IDataObject,
 ): Promise<INodeExecutionData[]> {
-	const { prepared, outcomes } = prepareItems(this, items.length, buildBody);
+	const node = this.getNode();
+	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
+		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		const timeoutS = numberOption(
+			node,
+			options.timeout,
+			'Timeout',
+			itemIndex,
+			{ min: 0, minExclusive: true },
+			DEFAULT_PAGE_TIMEOUT_S,
+		);
+		return { body: buildBody(itemIndex), timeoutMs: timeoutS * 1000 };
+	});
+	const slots = new PlanSlots(PAGE_CONCURRENCY);
 	return await executeBatch.call(
 		this,
 		outcomes,
-		async (itemIndex) => {
-			const envelope = await apiRequest.call(this, {
-				method: 'POST',
-				path,
-				body: prepared[itemIndex]!,
-				kind: 'write',
-				subject: { kind: 'page' },
+		async (itemIndex, stop) => {
+			const { body, timeoutMs } = prepared[itemIndex]!;
+			const deadline = Date.now() + timeoutMs;
+			const wait = {
 				itemIndex,
-			});
-			const json = {
-				...envelope.data,
-				credits_used: envelope.credits_used,
-				credits_remaining: envelope.credits_remaining,
+				deadline,
+				timeoutMs,
+				stop,
+				what: 'send the request',
+				unit: 'requests in flight',
 			};
-			return [{ json, pairedItem: { item: itemIndex } }];
+			return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
+				const envelope = await apiRequest.call(this, {
+					method: 'POST',
+					path,
+					body,
+					kind: 'write',
+					subject: { kind: 'page' },
+					itemIndex,
+					deadline,
+					stop,
+					onBusy,
+				});
+				accepted();
+				const json = {
+					...envelope.data,
+					credits_used: envelope.credits_used,
+					credits_remaining: envelope.credits_remaining,
+				};
+				return [{ json, pairedItem: { item: itemIndex } }];
+			});
 		},
 		{ concurrency: PAGE_CONCURRENCY },
 	);
@@ -105,6 +137,15 @@ export const sharedPageOptions: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		description:
 			'Accept a cached copy of the page up to this old; 0 skips reading the cache but stores the result. Unset: always fetch fresh.',
+	},
+	{
+		displayName: 'Timeout (Seconds)',
+		name: 'timeout',
+		type: 'number',
+		default: DEFAULT_PAGE_TIMEOUT_S,
+		typeOptions: { minValue: 1 },
+		description:
+			"How long each item may take, including waiting for your plan's per-minute and concurrency limits when a batch is larger than they allow. On expiry the item fails with the limit and the wait in the message, and nothing is billed for it.",
 	},
 	{
 		displayName: 'Stealth',

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
 import { validateId } from '../../helpers/validation';
@@ -82,32 +83,50 @@ export async function execute(
 	}
 
 	const startedRuns = new Map<number, string>();
+	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
+	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
+	const slots = new PlanSlots(batch.concurrency);
 	return await executeBatch.call(
 		this,
 		outcomes,
 		async (itemIndex, stop) => {
 			const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
-			const startedAt = Date.now();
-			const dispatch = await apiRequest.call(this, {
-				method: 'POST',
-				path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-				kind: 'dispatch',
-				subject: { kind: 'recipe', id: recipeId },
+			const deadline = Date.now() + settings.timeoutMs;
+			const wait = {
 				itemIndex,
-			});
-			const runId = String(dispatch.data.run_id ?? '');
-			if (runId) startedRuns.set(itemIndex, runId);
-			if (!settings.waitForCompletion || !runId) {
-				return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
-			}
-			// Build the poll URL from the credential's base URL: poll_url could name another host.
-			const ended = await waitForRun.call(this, runId, settings, {
-				itemIndex,
-				startedAt,
+				deadline,
+				timeoutMs: settings.timeoutMs,
 				stop,
-				pollFirst: false,
+				what: `start the run of recipe "${recipeId}"`,
+				unit: 'runs in progress',
+			};
+			return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
+				const dispatch = await apiRequest.call(this, {
+					method: 'POST',
+					path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+					kind: 'dispatch',
+					subject: { kind: 'recipe', id: recipeId },
+					itemIndex,
+					deadline,
+					stop,
+					onBusy,
+				});
+				accepted();
+				const startedAt = Date.now();
+				const runId = String(dispatch.data.run_id ?? '');
+				if (runId) startedRuns.set(itemIndex, runId);
+				if (!settings.waitForCompletion || !runId) {
+					return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+				}
+				// Build the poll URL from the credential's base URL: poll_url could name another host.
+				const ended = await waitForRun.call(this, runId, settings, {
+					itemIndex,
+					startedAt,
+					stop,
+					pollFirst: false,
+				});
+				return shapeEndedRun(node, ended, settings, itemIndex);
 			});
-			return shapeEndedRun(node, ended, settings, itemIndex);
 		},
 		{ concurrency: batch.concurrency, startedRuns },
 	);
