@@ -201,13 +201,20 @@ function n8nCli(line, dir, env, args) {
  */
 async function prepare(
 	line,
-	{ credentials = [], workflows = [], activate = [], userFolder, preferredPort } = {},
+	{
+		credentials = [],
+		workflows = [],
+		activate = [],
+		userFolder,
+		preferredPort,
+		env: extraEnv = {},
+	} = {},
 ) {
 	const dir = ensureN8n(line);
 	userFolder ??= fs.mkdtempSync(path.join(os.tmpdir(), `wsai-n8n${line}-`));
 	const port = preferredPort && (await isFree(preferredPort)) ? preferredPort : await freePort();
 	const brokerPort = await freePort();
-	const env = n8nEnv(line, { userFolder, port, brokerPort });
+	const env = { ...n8nEnv(line, { userFolder, port, brokerPort }), ...extraEnv };
 	installPackageInto(userFolder, packPackage());
 	const write = (name, data) => {
 		const file = path.join(userFolder, name);
@@ -238,13 +245,19 @@ async function prepare(
 	return { line, dir, env, userFolder, port, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-/** Boots n8n and resolves once the editor is ready. */
-async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
+/**
+ * Boots an n8n process and resolves once it is ready: `start` (main, the editor), or in queue
+ * mode `worker` / `webhook` with `ready` naming the health URL to wait for.
+ */
+async function start(
+	prepared,
+	{ stdio = 'pipe', timeoutMs = 180000, args = ['start'], env = {}, ready } = {},
+) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const node =
 		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
-	const child = spawn(node, [bin, 'start'], {
-		env: prepared.env,
+	const child = spawn(node, [bin, ...args], {
+		env: { ...prepared.env, ...env },
 		cwd: prepared.dir,
 		stdio: ['ignore', stdio, stdio],
 	});
@@ -262,12 +275,16 @@ async function start(prepared, { stdio = 'pipe', timeoutMs = 180000 } = {}) {
 			throw new Error(`n8n did not become ready in ${timeoutMs} ms:\n${output.slice(-4000)}`);
 		}
 		try {
-			const response = await fetch(`${prepared.baseUrl}/healthz/readiness`);
-			if (
-				response.status === 200 &&
-				(stdio !== 'pipe' || output.includes('Editor is now accessible'))
-			)
-				break;
+			if (ready) {
+				if ((await fetch(ready)).status === 200) break;
+			} else {
+				const response = await fetch(`${prepared.baseUrl}/healthz/readiness`);
+				if (
+					response.status === 200 &&
+					(stdio !== 'pipe' || output.includes('Editor is now accessible'))
+				)
+					break;
+			}
 		} catch {
 			// not listening yet
 		}
@@ -400,6 +417,8 @@ async function executeWorkflow(prepared, id) {
 }
 
 module.exports = {
+	n8nCli,
+	isFree,
 	LINES,
 	ROOT,
 	CACHE,

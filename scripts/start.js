@@ -179,7 +179,8 @@ async function main() {
 		).json();
 		const names = types.map((type) => type.name);
 		const workflows = await session.rest('GET', '/workflows');
-		const ids = (workflows.body.data ?? workflows.body).map((workflow) => workflow.id);
+		const list = workflows.body.data ?? workflows.body;
+		const ids = list.map((workflow) => workflow.id);
 		const result = {
 			line,
 			version,
@@ -192,6 +193,7 @@ async function main() {
 				.examples()
 				.map((workflow) => workflow.id)
 				.filter((id) => ids.includes(id)),
+			names: list.map((workflow) => workflow.name),
 		};
 		process.stdout.write(`${JSON.stringify(result)}\n`);
 		await stop();

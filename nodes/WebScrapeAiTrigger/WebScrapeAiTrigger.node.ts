@@ -8,7 +8,7 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { apiRequest } from '../WebScrapeAi/transport';
-import { handleDelivery } from './delivery';
+import { handleDelivery, markStoreEpoch } from './delivery';
 import { properties } from './properties';
 
 export class WebScrapeAiTrigger implements INodeType {
@@ -53,6 +53,7 @@ export class WebScrapeAiTrigger implements INodeType {
 					subject: { kind: 'usage' },
 					deadline: Date.now() + 20_000,
 				});
+				markStoreEpoch(this.getWorkflowStaticData('node'));
 				return true;
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {

@@ -51,45 +51,58 @@ function parsedBody(context: IWebhookFunctions): IDataObject | undefined {
 }
 
 interface DedupeMemory {
-	/** The trigger this memory belongs to (workflow and node). */
+	/** The trigger this memory belongs to (workflow, node and the store's epoch). */
 	scope: string;
 	staticData: IDataObject;
 }
 
 /**
- * The keys this process saved last, per trigger. n8n loads a trigger's static data when a request
- * arrives and saves it when it is answered, so two deliveries handled at the same time would each
- * save only their own key. Merging this list back in keeps both. Static data stays the store that
- * survives restarts and is shared between processes; this list is only a helper.
+ * The keys this process has seen in a trigger's stored list or written to it. n8n loads a
+ * trigger's static data when a request arrives and saves the whole object when it is answered,
+ * with no lock: two deliveries handled at the same time (in this process or in another webhook
+ * process) each save only the list they loaded plus their own key, and the last save wins.
+ * Merging this list back into every save restores the keys a concurrent save dropped. Every key
+ * in it was in the shared store once; the store's epoch (set at activation) is part of the scope,
+ * so a store that was reset is never overruled by what a process remembers of an older one.
  */
-const savedInProcess = new Map<string, string[]>();
+const seenInProcess = new Map<string, string[]>();
+/** Keys this process claimed and then gave back (the run could not be confirmed yet). */
+const releasedInProcess = new Map<string, Set<string>>();
+
+function bound(keys: string[]): string[] {
+	return keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys;
+}
 
 function memoryOf(context: IWebhookFunctions): DedupeMemory {
+	const staticData = context.getWorkflowStaticData('node');
+	const epoch = typeof staticData.epoch === 'string' ? staticData.epoch : '';
 	return {
-		scope: `${context.getWorkflow().id ?? ''}:${context.getNode().name}`,
-		staticData: context.getWorkflowStaticData('node'),
+		scope: `${context.getWorkflow().id ?? ''}:${context.getNode().name}:${epoch}`,
+		staticData,
 	};
 }
 
-/** Everything known: the stored keys plus any this process saved meanwhile, oldest first. */
+/** Everything known: the stored keys plus those this process has seen, oldest first. */
 function knownKeys(memory: DedupeMemory): string[] {
 	const stored = Array.isArray(memory.staticData.deliveries)
 		? (memory.staticData.deliveries as string[])
 		: [];
-	const saved = savedInProcess.get(memory.scope) ?? [];
-	const same =
-		saved === stored ||
-		(saved.length === stored.length && saved[saved.length - 1] === stored[stored.length - 1]);
-	if (same || saved.length === 0) return stored;
+	const seen = seenInProcess.get(memory.scope) ?? [];
+	const released = releasedInProcess.get(memory.scope);
 	const present = new Set(stored);
-	return [...stored, ...saved.filter((key) => !present.has(key))];
+	const missing = seen.filter((key) => !present.has(key));
+	let known = missing.length === 0 ? stored : bound([...stored, ...missing]);
+	// A key given back must not come back through a concurrent request's save.
+	if (released?.size) known = known.filter((key) => !released.has(key));
+	seenInProcess.set(memory.scope, known);
+	return known;
 }
 
 /** Assigns the list anew: n8n saves static data only when it sees a property set. */
 function store(memory: DedupeMemory, keys: string[]): void {
-	const bounded = keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys;
+	const bounded = bound(keys);
 	memory.staticData.deliveries = bounded;
-	savedInProcess.set(memory.scope, bounded);
+	seenInProcess.set(memory.scope, bounded);
 }
 
 function isKnown(memory: DedupeMemory | undefined, key: string): boolean {
@@ -106,6 +119,13 @@ function forget(memory: DedupeMemory | undefined, key: string): void {
 			memory,
 			knownKeys(memory).filter((known) => known !== key),
 		);
+}
+
+/** Marks a trigger's store at activation, so a reset store starts a new dedupe scope. */
+export function markStoreEpoch(staticData: IDataObject): void {
+	if (typeof staticData.epoch !== 'string') {
+		staticData.epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+	}
 }
 
 /**

@@ -1,0 +1,226 @@
+'use strict';
+/**
+ * n8n's distributed engine on this machine: private Postgres and Redis on free loopback ports
+ * (Debian's packages, installed with apt-get when missing), then one main, two workers and two
+ * webhook processes sharing one user folder (with this package installed), one database and one
+ * encryption key. Everything listens on 127.0.0.1 and is removed by `stop()`.
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const n8n = require('./n8n');
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function sh(command, args, options = {}) {
+	return execFileSync(command, args, {
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'pipe'],
+		...options,
+	});
+}
+
+function postgresBin() {
+	const root = '/usr/lib/postgresql';
+	if (!fs.existsSync(root)) return undefined;
+	const versions = fs
+		.readdirSync(root)
+		.filter((name) => fs.existsSync(path.join(root, name, 'bin', 'initdb')))
+		.sort((a, b) => Number(b) - Number(a));
+	return versions.length ? path.join(root, versions[0], 'bin') : undefined;
+}
+
+function redisBin() {
+	for (const candidate of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) {
+		if (fs.existsSync(candidate)) return candidate;
+	}
+	return undefined;
+}
+
+/** Postgres and Redis from Debian's packages; installed once when missing (needs root). */
+function ensureServices() {
+	if (postgresBin() && redisBin()) return;
+	if (!isRoot) {
+		throw new Error(
+			'Queue mode needs Postgres and Redis: install the Debian packages postgresql and redis-server',
+		);
+	}
+	n8n.log('installing postgresql and redis-server (apt-get, once) …');
+	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+	sh('apt-get', ['update', '-qq'], { env });
+	sh('apt-get', ['install', '-y', '-qq', 'postgresql', 'redis-server'], { env });
+	// The packages start system-wide services; ours are private instances on other ports.
+	for (const service of ['postgresql', 'redis-server']) {
+		try {
+			sh('service', [service, 'stop']);
+		} catch {
+			// not running or no init system: fine
+		}
+	}
+}
+
+/** Runs a Postgres tool as the postgres user when we are root (initdb refuses to run as root). */
+function asPostgres(tool, args, options = {}) {
+	const bin = path.join(postgresBin(), tool);
+	return isRoot
+		? sh('runuser', ['-u', 'postgres', '--', bin, ...args], options)
+		: sh(bin, args, options);
+}
+
+async function startPostgres(root) {
+	const dir = path.join(root, 'pg');
+	fs.mkdirSync(dir, { recursive: true });
+	if (isRoot) sh('chown', ['-R', 'postgres:postgres', dir]);
+	asPostgres('initdb', ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'n8n', '--no-sync']);
+	const port = await n8n.freePort();
+	asPostgres('pg_ctl', [
+		'-D',
+		path.join(dir, 'data'),
+		'-l',
+		path.join(dir, 'postgres.log'),
+		'-w',
+		'-o',
+		`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`,
+		'start',
+	]);
+	asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'n8n', 'n8n']);
+	return {
+		port,
+		stop() {
+			try {
+				asPostgres('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
+			} catch {
+				// already stopped
+			}
+		},
+	};
+}
+
+async function startRedis(root) {
+	const port = await n8n.freePort();
+	const child = spawn(
+		redisBin(),
+		[
+			'--port',
+			String(port),
+			'--bind',
+			'127.0.0.1',
+			'--save',
+			'',
+			'--appendonly',
+			'no',
+			'--dir',
+			root,
+		],
+		{ stdio: 'ignore' },
+	);
+	for (let i = 0; i < 100; i++) {
+		if (!(await n8n.isFree(port))) break;
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	return {
+		port,
+		stop() {
+			child.kill('SIGKILL');
+		},
+	};
+}
+
+/**
+ * The whole topology for release line `line`. `setup` is what the main process's database gets
+ * before anything starts (credentials, workflows, activations), as `n8n.prepare` takes it.
+ */
+async function startTopology(line, setup) {
+	ensureServices();
+	const root = fs.mkdtempSync(path.join(os.tmpdir(), `wsai-queue${line}-`));
+	fs.chmodSync(root, 0o755);
+	const started = [];
+	const stopAll = async () => {
+		for (const part of started.reverse()) await part.stop();
+		fs.rmSync(root, { recursive: true, force: true });
+	};
+	try {
+		const postgres = await startPostgres(root);
+		started.push(postgres);
+		const redis = await startRedis(root);
+		started.push(redis);
+
+		const shared = {
+			EXECUTIONS_MODE: 'queue',
+			DB_TYPE: 'postgresdb',
+			DB_POSTGRESDB_HOST: '127.0.0.1',
+			DB_POSTGRESDB_PORT: String(postgres.port),
+			DB_POSTGRESDB_DATABASE: 'n8n',
+			DB_POSTGRESDB_USER: 'n8n',
+			DB_POSTGRESDB_PASSWORD: '',
+			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+			QUEUE_BULL_REDIS_PORT: String(redis.port),
+			QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+			N8N_ENCRYPTION_KEY: `wsai-queue-e2e-${line}`,
+			// Manual runs from the editor go to the workers too, as teams at scale configure it.
+			OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+			// Binary data cannot live on one process's disk in queue mode.
+			N8N_DEFAULT_BINARY_DATA_MODE: 'database',
+			N8N_LOG_LEVEL: 'debug',
+		};
+		// The package goes into the shared user folder before any process starts.
+		const prepared = await n8n.prepare(line, {
+			...setup,
+			userFolder: path.join(root, 'n8n'),
+			env: shared,
+		});
+
+		const processes = {};
+		const logs = {};
+		const spawnOne = async (name, args, extra, readyUrl) => {
+			const instance = await n8n.start(prepared, {
+				args,
+				env: { ...extra, N8N_RUNNERS_BROKER_PORT: String(await n8n.freePort()) },
+				ready: readyUrl,
+			});
+			processes[name] = instance;
+			logs[name] = instance.output;
+			started.push({ stop: async () => await instance.stop() });
+			return instance;
+		};
+		// Main first: it runs the migrations and activates the workflows (webhook_entity rows).
+		const main = await spawnOne('main', ['start'], {}, undefined);
+		const workerPorts = [await n8n.freePort(), await n8n.freePort()];
+		const webhookPorts = [await n8n.freePort(), await n8n.freePort()];
+		await Promise.all([
+			...workerPorts.map((port, index) =>
+				spawnOne(
+					`worker${index + 1}`,
+					['worker', '--concurrency=5'],
+					{ QUEUE_HEALTH_CHECK_PORT: String(port), N8N_PORT: String(port) },
+					`http://127.0.0.1:${port}/healthz`,
+				),
+			),
+			...webhookPorts.map((port, index) =>
+				spawnOne(
+					`webhook${index + 1}`,
+					['webhook'],
+					{ N8N_PORT: String(port), QUEUE_HEALTH_CHECK_PORT: String(port) },
+					`http://127.0.0.1:${port}/healthz`,
+				),
+			),
+		]);
+		return {
+			line,
+			prepared,
+			main,
+			processes,
+			webhookBaseUrls: webhookPorts.map((port) => `http://127.0.0.1:${port}`),
+			/** Everything a process printed so far. */
+			output: (name) => logs[name](),
+			stop: stopAll,
+		};
+	} catch (error) {
+		await stopAll();
+		throw error;
+	}
+}
+
+module.exports = { startTopology, ensureServices };
