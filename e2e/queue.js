@@ -194,7 +194,11 @@ async function startTopology(line, setup) {
 				spawnOne(
 					`worker${index + 1}`,
 					['worker', '--concurrency=5'],
-					{ QUEUE_HEALTH_CHECK_PORT: String(port), N8N_PORT: String(port) },
+					{
+						QUEUE_HEALTH_CHECK_PORT: String(port),
+						N8N_PORT: String(port),
+						N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+					},
 					`http://127.0.0.1:${port}/healthz`,
 				),
 			),

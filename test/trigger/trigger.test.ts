@@ -202,6 +202,42 @@ describe('WebScrape AI Trigger', () => {
 		expect((await send(later, payloadOf(runB))).emitted).toBeUndefined();
 	});
 
+	test('dedupe across saves: keys a concurrent save dropped are restored; a reset store is never overruled', async () => {
+		const params = { events: ['completed', 'failed'], fetchRunDetails: false, output: 'run' };
+		const credentials = { apiKey: TEST_KEY, baseUrl };
+		const stored = (deliveries: string[], epoch: string) => ({
+			'node:WebScrape AI Trigger': { deliveries, epoch },
+		});
+		const body = { event: 'completed', run_id: 'seenRun01', recipe_id: 'hooked1' };
+		const first = await setUpTrigger(params, credentials, {
+			workflowId: 'epoch-wf',
+			staticData: stored(['other:completed'], 'e1'),
+		});
+		expect((await deliver(first, { body })).emitted).toHaveLength(1);
+		// Another save (in n8n: another webhook process's) dropped the key from the store.
+		const clobbered = await setUpTrigger(params, credentials, {
+			workflowId: 'epoch-wf',
+			staticData: stored(['other:completed'], 'e1'),
+		});
+		expect((await deliver(clobbered, { body })).emitted).toBeUndefined();
+		// The store was reset (re-activated: a new epoch): what this process remembers does not count.
+		const reset = await setUpTrigger(params, credentials, {
+			workflowId: 'epoch-wf',
+			staticData: stored([], 'e2'),
+		});
+		expect((await deliver(reset, { body })).emitted).toHaveLength(1);
+	});
+
+	test('activation marks the store with an epoch, once', async () => {
+		const setup = await trigger();
+		await callLifecycle(setup, 'create');
+		const staticData = setup.workflow.staticData['node:WebScrape AI Trigger'] as any;
+		expect(typeof staticData.epoch).toBe('string');
+		const epoch = staticData.epoch;
+		await callLifecycle(setup, 'create');
+		expect(staticData.epoch).toBe(epoch);
+	});
+
 	test('dedupe memory is bounded: past the bound the oldest key is forgotten', async () => {
 		const { DEDUPE_CAPACITY } = await import('../../dist/nodes/WebScrapeAiTrigger/delivery');
 		const setup = await trigger({ fetchRunDetails: false });
