@@ -157,6 +157,20 @@ for (const line of LINES_TO_TEST) {
 			}
 			await sleep(2000);
 			assert.equal((await triggerExecutions()).length, before);
+			// The keys are in n8n's database, not only in this process's memory: a restart keeps them.
+			const stored = await n8n.publicApi(
+				instance,
+				key,
+				'GET',
+				`/workflows/${demo.TRIGGER_WORKFLOW_ID}`,
+			);
+			const staticData =
+				typeof stored.body.staticData === 'string'
+					? JSON.parse(stored.body.staticData)
+					: stored.body.staticData;
+			const keys = staticData?.['node:When a run ends']?.deliveries ?? [];
+			for (const run of finished)
+				assert.ok(keys.includes(`${run.id}:completed`), `${run.id} not saved`);
 		});
 
 		test("the credential test through n8n's own endpoint: valid and invalid key", async () => {

@@ -224,7 +224,11 @@ async function confirmAndEmit(
 		items = [{ json: { ...body, event } }];
 	}
 
-	return { workflowData: [items], webhookResponse: { received: true, started: true } };
+	// Answered here, before n8n starts the execution: n8n saves a webhook's static data when the
+	// answer is sent, and n8n 2.x sends an "on received" answer only after starting the execution,
+	// which clears the mark that the static data changed, so the dedupe key was never saved.
+	answer(this, 200, { received: true, started: true });
+	return { noWebhookResponse: true, workflowData: [items] };
 }
 
 function shapeRun(
