@@ -49,6 +49,8 @@ export interface RecipeSpec {
 	warnings?: string[];
 	queuedMs?: number;
 	item?: (page: number, index: number) => unknown;
+	/** Every run returns the same rows (serialised once for all runs: large-result benchmarks). */
+	sameResult?: boolean;
 	webhook?: {
 		url: string;
 		headers?: Record<string, string>;

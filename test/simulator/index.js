@@ -315,6 +315,11 @@ class Simulator {
 
 	/** The completed result, serialised once: large runs are polled without re-encoding them. */
 	resultJson(run) {
+		// A recipe marked `sameResult` returns the same rows every run: serialise them once for all.
+		const recipe = this.recipes.get(run.recipeId);
+		if (run.resultJson === undefined && recipe?.sameResult && recipe.resultJson !== undefined) {
+			run.resultJson = recipe.resultJson;
+		}
 		if (run.resultJson === undefined) {
 			const pages = [];
 			for (let page = 0; page < run.pages; page++) {
@@ -330,6 +335,7 @@ class Simulator {
 				drift: run.drift,
 				warnings: run.warnings,
 			});
+			if (recipe?.sameResult) recipe.resultJson = run.resultJson;
 		}
 		return run.resultJson;
 	}
