@@ -178,7 +178,8 @@ async function execute(prepared, workflowId) {
 	clearInterval(sampler);
 	const stdout = Buffer.concat(chunks).toString('utf8');
 	const start = stdout.indexOf('{');
-	if (code !== 0 || start < 0) throw new Error(`n8n execute ${workflowId} failed (${code}): ${errors.slice(-2000)}`);
+	if (code !== 0 || start < 0)
+		throw new Error(`n8n execute ${workflowId} failed (${code}): ${errors.slice(-2000)}`);
 	const run = JSON.parse(stdout.slice(start));
 	const runData = run.data.resultData.runData;
 	const times = {};
@@ -212,7 +213,8 @@ async function measureLine(line, sim, runId) {
 			byHand.push(await execute(prepared, 'wsaiBenchHand001'));
 		}
 		for (const result of [...ours, ...byHand]) {
-			if (result.items !== PAGES * 1000) throw new Error(`expected ${PAGES * 1000} items, got ${result.items}`);
+			if (result.items !== PAGES * 1000)
+				throw new Error(`expected ${PAGES * 1000} items, got ${result.items}`);
 		}
 		const oursRaw = median(ours.map((r) => r.times['Run recipe']));
 		const oursNet = median(ours.map((r) => r.total - POLL_S * 1000));
@@ -227,7 +229,10 @@ async function measureLine(line, sim, runId) {
 			oursNet,
 			handTotal,
 			handNodes: Object.fromEntries(
-				Object.keys(byHand[0].times).map((name) => [name, median(byHand.map((r) => r.times[name]))]),
+				Object.keys(byHand[0].times).map((name) => [
+					name,
+					median(byHand.map((r) => r.times[name])),
+				]),
 			),
 			oursPeak,
 			handPeak,
@@ -258,7 +263,9 @@ async function main() {
 	const seeded = sim.seedCompletedRun('benchReal01');
 	// Serialise the result once, outside every measurement.
 	const body = await (
-		await fetch(`${sim.baseUrl}/smartbrowse/runs/${seeded.id}`, { headers: { 'x-api-key': TEST_KEY } })
+		await fetch(`${sim.baseUrl}/smartbrowse/runs/${seeded.id}`, {
+			headers: { 'x-api-key': TEST_KEY },
+		})
 	).text();
 	const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`;
 	console.log(
@@ -294,7 +301,9 @@ async function main() {
 	if (!process.env.BENCH_LINES) fs.writeFileSync(file, `${table}\n`);
 	console.log(`\n${table}\n`);
 	if (SHORT && missed > 0) {
-		console.error(`${missed} line(s) missed a target beyond the ${NOISE_MARGIN * 100} % noise margin`);
+		console.error(
+			`${missed} line(s) missed a target beyond the ${NOISE_MARGIN * 100} % noise margin`,
+		);
 		process.exit(1);
 	}
 	process.exit(0);

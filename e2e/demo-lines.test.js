@@ -89,7 +89,7 @@ describe('npm start on both n8n lines, in any order', { timeout: 20 * 60 * 1000 
 	test('a failing step says which step, where the log is and what to try, without a stack trace', async () => {
 		// A user folder whose database is not one n8n can open.
 		const folder = path.join(home, 'demo-n8n1');
-		fs.writeFileSync(path.join(folder, 'database.sqlite'), 'this is not a database');
+		fs.writeFileSync(path.join(folder, '.n8n', 'database.sqlite'), 'this is not a database');
 		const run = startDemo(1, ['--check']);
 		assert.equal(await run.exited, 1);
 		const output = run.output();

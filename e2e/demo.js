@@ -48,6 +48,29 @@ function wireWebhooks(sim, n8nBaseUrl) {
 	}
 }
 
+/** Resolves with `check()`'s first truthy value; throws after `timeoutMs`. */
+async function until(what, check, timeoutMs = 30000) {
+	const started = Date.now();
+	for (;;) {
+		const value = await check();
+		if (value) return value;
+		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 300));
+	}
+}
+
+/** n8n answers a trigger's webhook a moment after activation: wait until a bad delivery gets 401. */
+async function waitForTrigger(n8nBaseUrl) {
+	await until(`the trigger webhook on ${n8nBaseUrl}`, async () => {
+		const response = await fetch(triggerUrl(n8nBaseUrl), {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: '{}',
+		});
+		return response.status === 401;
+	});
+}
+
 function credential(simBaseUrl) {
 	return {
 		id: CREDENTIAL_ID,
@@ -68,6 +91,8 @@ module.exports = {
 	wireWebhooks,
 	credential,
 	triggerUrl,
+	until,
+	waitForTrigger,
 	TRIGGER_WORKFLOW_ID,
 	WEBHOOK_SECRET,
 	TEST_KEY,

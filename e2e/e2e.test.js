@@ -13,15 +13,7 @@ const n8n = require('./n8n');
 const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what, check, timeoutMs = 30000) {
-	const started = Date.now();
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-		await sleep(300);
-	}
-}
+const { until } = demo;
 
 for (const line of LINES_TO_TEST) {
 	describe(`n8n ${n8n.LINES[line].version}`, { timeout: 15 * 60 * 1000 }, () => {
@@ -54,15 +46,7 @@ for (const line of LINES_TO_TEST) {
 			instance = await n8n.start(prepared);
 			session = await n8n.session(instance);
 			key = await n8n.apiKey(session);
-			// 2.x answers the webhook a moment after activation: wait until a bad delivery gets a 401.
-			await until('the trigger webhook', async () => {
-				const response = await fetch(demo.triggerUrl(instance.baseUrl), {
-					method: 'POST',
-					headers: { 'content-type': 'application/json' },
-					body: '{}',
-				});
-				return response.status === 401;
-			});
+			await demo.waitForTrigger(instance.baseUrl);
 		});
 
 		after(async () => {

@@ -19,15 +19,7 @@ const DELIVERIES = Number(process.env.QUEUE_DELIVERIES ?? 40);
 const AT_ONCE = 10;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what, check, timeoutMs = 60000) {
-	const started = Date.now();
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-		await sleep(500);
-	}
-}
+const { until } = demo;
 
 /** Webhook → Split Out → Recipe → Run (output run) → Run → Get (rows) → Page → Scrape each row. */
 const ACTION_WORKFLOW = {
@@ -189,16 +181,7 @@ for (const line of LINES_TO_TEST) {
 			session = await n8n.session(topology.main);
 			key = await n8n.apiKey(session);
 			// Both webhook processes serve the trigger once they have read main's activation.
-			for (const base of topology.webhookBaseUrls) {
-				await until(`the trigger on ${base}`, async () => {
-					const response = await fetch(`${base}${triggerPath}`, {
-						method: 'POST',
-						headers: { 'content-type': 'application/json' },
-						body: '{}',
-					});
-					return response.status === 401;
-				});
-			}
+			for (const base of topology.webhookBaseUrls) await demo.waitForTrigger(base);
 		});
 
 		after(async () => {

@@ -254,7 +254,8 @@ function summary(error) {
 		.split('\n')
 		.map((one) => one.trim())
 		.filter((one) => one && !/^at\s/.test(one) && !/^Command failed:/.test(one));
-	return lines.slice(-3).map((one) => (one.length > 200 ? `${one.slice(0, 200)}…` : one));
+	const distinct = lines.filter((one, index) => lines.indexOf(one) === index);
+	return distinct.slice(-3).map((one) => (one.length > 200 ? `${one.slice(0, 200)}…` : one));
 }
 
 main().catch((error) => {
