@@ -233,6 +233,152 @@ const median = (values) => {
 const mb = (bytes) => `${Math.round(bytes / 1048576)} MB`;
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
+// ---- the trigger: a delivery for the same run, in a running n8n ---------------------------------
+
+const TRIGGER_HOOK = 'a1b2c3d4-0000-4000-8000-00000000bench';
+const HAND_HOOK = 'wsai-bench-by-hand';
+
+function triggerWorkflows(simBaseUrl, runId) {
+	const ours = {
+		id: 'wsaiBenchTrig001',
+		name: 'bench: our trigger',
+		active: false,
+		nodes: [
+			{
+				parameters: {
+					events: ['completed'],
+					fetchRunDetails: true,
+					output: 'items',
+					options: { dedupe: false },
+				},
+				id: 'c1000000-0000-4000-8000-000000000001',
+				name: 'When a run ends',
+				type: 'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				webhookId: TRIGGER_HOOK,
+				credentials,
+			},
+		],
+		connections: {},
+		settings: { executionOrder: 'v1' },
+	};
+	const byHand = byHandWorkflow(simBaseUrl, runId);
+	byHand.id = 'wsaiBenchTHnd001';
+	byHand.name = 'bench: webhook by hand';
+	byHand.nodes[0] = {
+		parameters: { httpMethod: 'POST', path: HAND_HOOK, options: {} },
+		id: 'c1000000-0000-4000-8000-000000000002',
+		name: 'Manual',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId: 'c1000000-0000-4000-8000-0000000000aa',
+	};
+	// The by-hand workflow reads the run named in the delivery, as a user would build it.
+	byHand.nodes[1].parameters.url = `=${simBaseUrl}/smartbrowse/runs/{{ $json.body.run_id }}`;
+	return { ours, byHand };
+}
+
+/**
+ * One delivery to a running n8n, and the peak RSS of its process tree until the execution it
+ * starts has finished. Our trigger does its work (fetch and parse) while answering the delivery,
+ * before the execution starts, so its time is the delivery's answer time plus its execution's node
+ * times; the by-hand workflow answers at once and works in its nodes.
+ */
+async function deliverAndMeasure(instance, key, url, payload, workflowId) {
+	const executions = async () =>
+		(await n8n.publicApi(instance, key, 'GET', `/executions?workflowId=${workflowId}&limit=250`))
+			.body.data;
+	const before = (await executions()).length;
+	let peak = 0;
+	const sampler = setInterval(() => {
+		peak = Math.max(peak, treeRss(instance.child.pid));
+	}, 20);
+	const started = Date.now();
+	const response = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', Authorization: demo.WEBHOOK_SECRET },
+		body: JSON.stringify(payload),
+	});
+	const answerMs = Date.now() - started;
+	await response.text();
+	let execution;
+	for (;;) {
+		const list = await executions();
+		const done = list.filter((one) => one.finished || one.stoppedAt);
+		if (list.length > before && done.length > before) {
+			execution = done.sort((a, b) => Number(b.id) - Number(a.id))[0];
+			break;
+		}
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	clearInterval(sampler);
+	const full = await n8n.publicApi(
+		instance,
+		key,
+		'GET',
+		`/executions/${execution.id}?includeData=true`,
+	);
+	const runData = full.body.data.resultData.runData;
+	let nodeMs = 0;
+	let items = 0;
+	for (const runs of Object.values(runData)) {
+		nodeMs += runs[0].executionTime;
+		items = Math.max(items, runs[0].data?.main?.[0]?.length ?? 0);
+	}
+	return { answerMs, nodeMs, peak, items };
+}
+
+async function measureTrigger(line, sim, runId) {
+	const { ours, byHand } = triggerWorkflows(sim.baseUrl, runId);
+	const prepared = await n8n.prepare(line, {
+		credentials: [demo.credential(sim.baseUrl)],
+		workflows: [ours, byHand],
+		activate: [ours.id, byHand.id],
+	});
+	const instance = await n8n.start(prepared);
+	try {
+		const session = await n8n.session(instance);
+		const key = await n8n.apiKey(session);
+		const run = sim.runs.get(runId);
+		const payload = sim.webhookPayload(run);
+		const oursUrl = `${instance.baseUrl}/webhook/${TRIGGER_HOOK}/webhook`;
+		const handUrl = `${instance.baseUrl}/webhook/${HAND_HOOK}`;
+		await demo.until('the trigger webhook', async () => {
+			const response = await fetch(oursUrl, { method: 'POST', body: '{}' });
+			return response.status === 401;
+		});
+		const oursRuns = [];
+		const handRuns = [];
+		await deliverAndMeasure(instance, key, oursUrl, payload, ours.id);
+		await deliverAndMeasure(instance, key, handUrl, payload, byHand.id);
+		for (let i = 0; i < RUNS; i++) {
+			oursRuns.push(await deliverAndMeasure(instance, key, oursUrl, payload, ours.id));
+			handRuns.push(await deliverAndMeasure(instance, key, handUrl, payload, byHand.id));
+		}
+		for (const result of [...oursRuns, ...handRuns]) {
+			if (result.items !== PAGES * 1000) throw new Error(`trigger: ${result.items} items`);
+		}
+		const oursMs = median(oursRuns.map((r) => r.answerMs + r.nodeMs));
+		const handMs = median(handRuns.map((r) => r.nodeMs));
+		const oursPeak = median(oursRuns.map((r) => r.peak));
+		const handPeak = median(handRuns.map((r) => r.peak));
+		return {
+			version: n8n.LINES[line].version,
+			oursMs,
+			handMs,
+			oursPeak,
+			handPeak,
+			timeRatio: oursMs / handMs,
+			rssRatio: oursPeak / handPeak,
+		};
+	} finally {
+		await instance.stop();
+		fs.rmSync(prepared.userFolder, { recursive: true, force: true });
+	}
+}
+
 async function measureLine(line, sim, runId) {
 	const prepared = await n8n.prepare(line, {
 		credentials: [demo.credential(sim.baseUrl)],
@@ -314,6 +460,7 @@ async function main() {
 		`Inside real n8n: a finished run of ${PAGES} pages × 1,000 items (${(body.length / 1048576).toFixed(1)} MB), ${RUNS} runs each, alternating, on ${machine}`,
 	);
 	const rows = [];
+	const triggerRows = [];
 	let missed = 0;
 	try {
 		for (const line of LINES_TO_RUN) {
@@ -331,6 +478,16 @@ async function main() {
 				`  n8n ${result.version}: node time ours ${seconds(result.oursNet)} (raw ${seconds(result.oursRaw)}) vs by hand ${seconds(result.handTotal)} → ×${result.timeRatio.toFixed(2)} ${timeOk ? '✓' : '✗'} (target ≤ ${TARGET_TIME}); peak RSS ${mb(result.oursPeak)} vs ${mb(result.handPeak)} → ×${result.rssRatio.toFixed(2)} ${rssOk ? '✓' : '✗'} (target ≤ ${TARGET_RSS}); above n8n's own ${mb(result.floorPeak)} ×${result.rssAboveFloorRatio.toFixed(2)}; by-hand nodes ${JSON.stringify(result.handNodes)}`,
 			);
 		}
+		// The trigger (full mode only: it boots n8n as a server on each line).
+		if (!SHORT) {
+			for (const line of LINES_TO_RUN) {
+				const result = await measureTrigger(line, sim, seeded.id);
+				triggerRows.push(result);
+				console.log(
+					`  trigger, n8n ${result.version}: ours ${seconds(result.oursMs)} vs by hand ${seconds(result.handMs)} → ×${result.timeRatio.toFixed(2)}; peak RSS ${mb(result.oursPeak)} vs ${mb(result.handPeak)} → ×${result.rssRatio.toFixed(2)}`,
+				);
+			}
+		}
 	} finally {
 		await sim.stop();
 	}
@@ -343,6 +500,19 @@ async function main() {
 			(r) =>
 				`| ${r.version} / ${r.node} | ${seconds(r.oursNet)} (${seconds(r.oursRaw)}) | ${seconds(r.handTotal)} (${seconds(r.httpNode)}) | ${r.timeRatio.toFixed(2)}× | ${mb(r.oursPeak)} | ${mb(r.handPeak)} | ${r.rssRatio.toFixed(2)}× | ${mb(r.floorPeak)} | ${r.rssAboveFloorRatio.toFixed(2)}× |`,
 		),
+		...(triggerRows.length
+			? [
+					'',
+					'Trigger: one delivery for the same run to a running n8n (our trigger with Output: Extracted Items, answer time + node times; by hand: Webhook → HTTP Request → Split Out × 2, node times); peak RSS of the n8n server until the execution finished.',
+					'',
+					'| n8n | our trigger | by hand | ratio | our peak RSS | by hand | ratio |',
+					'|---|---|---|---|---|---|---|',
+					...triggerRows.map(
+						(r) =>
+							`| ${r.version} | ${seconds(r.oursMs)} | ${seconds(r.handMs)} | ${r.timeRatio.toFixed(2)}× | ${mb(r.oursPeak)} | ${mb(r.handPeak)} | ${r.rssRatio.toFixed(2)}× |`,
+					),
+				]
+			: []),
 	].join('\n');
 	const file = path.join(__dirname, SHORT ? 'results-real-n8n-short.md' : 'results-real-n8n.md');
 	if (!process.env.BENCH_LINES) fs.writeFileSync(file, `${table}\n`);

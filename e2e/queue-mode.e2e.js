@@ -169,6 +169,24 @@ for (const line of LINES_TO_TEST) {
 			return all;
 		};
 
+		/** Starts a manual run from main as the editor does; main offloads it to a worker. */
+		const runManually = async (workflowId, triggerName) => {
+			const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
+			const started = await session.rest(
+				'POST',
+				`/workflows/${workflowId}/run`,
+				line === 1
+					? { workflowData: stored, triggerToStartFrom: { name: triggerName } }
+					: { triggerToStartFrom: { name: triggerName } },
+			);
+			assert.equal(started.status, 200, JSON.stringify(started.body));
+			return String(started.body.data.executionId);
+		};
+		const ranOnAWorker = (executionId) =>
+			['worker1', 'worker2'].filter((name) =>
+				new RegExp(`execution[^\\n]{0,40}\\b${executionId}\\b`, 'i').test(topology.output(name)),
+			).length === 1;
+
 		before(async () => {
 			({ sim } = await demo.startSimulator({ runMs: 1500 }));
 			sim.addRecipe('queueRecipe2', { pages: 1, itemsPerPage: 3, durationMs: 1500 });
@@ -212,24 +230,35 @@ for (const line of LINES_TO_TEST) {
 			const id = String(executions[0].id);
 			assert.equal(executions[0].status ?? (executions[0].finished ? 'success' : ''), 'success');
 			// It ran on one of the workers, not on the webhook process or main.
-			const ranOn = ['worker1', 'worker2'].filter((name) =>
-				new RegExp(`execution[^\\n]{0,40}\\b${id}\\b`, 'i').test(topology.output(name)),
+			assert.ok(ranOnAWorker(id), `execution ${id} not found in a worker's log`);
+		});
+
+		test('a manual run offloaded to a worker returns the rows (Recipe → Run with the example workflow)', async () => {
+			sim.clearLog();
+			const executionId = await runManually('wsaiExRunRecipe1', "When clicking 'Execute workflow'");
+			const execution = await until(
+				'the offloaded manual run to finish',
+				async () => {
+					const result = await n8n.publicApi(
+						topology.main,
+						key,
+						'GET',
+						`/executions/${executionId}?includeData=true`,
+					);
+					return result.status === 200 && result.body.finished ? result.body : false;
+				},
+				60000,
 			);
-			assert.equal(ranOn.length, 1, `execution ${id} not found in a worker's log`);
+			const rows = execution.data.resultData.runData['Use the rows'][0].data.main[0];
+			assert.equal(rows.length, 12);
+			assert.deepEqual(rows[0].json, { product: 'Product 1-1', price: 10, cheap: true });
+			assert.equal(sim.requests('dispatch').length, 1);
+			assert.ok(ranOnAWorker(executionId), `execution ${executionId} not found in a worker's log`);
 		});
 
 		test('stopping a manual run that main offloaded to a worker stops the node waiting there: no poll afterwards', async () => {
 			sim.clearLog();
-			const stored = (await session.rest('GET', `/workflows/${SLOW_WORKFLOW.id}`)).body.data;
-			const started = await session.rest(
-				'POST',
-				`/workflows/${SLOW_WORKFLOW.id}/run`,
-				line === 1
-					? { workflowData: stored, triggerToStartFrom: { name: 'When clicking Execute' } }
-					: { triggerToStartFrom: { name: 'When clicking Execute' } },
-			);
-			assert.equal(started.status, 200, JSON.stringify(started.body));
-			const executionId = String(started.body.data.executionId);
+			const executionId = await runManually(SLOW_WORKFLOW.id, 'When clicking Execute');
 			// Wait until the run is dispatched and being polled on the worker.
 			await until('polls of the long run', async () => sim.requests('run').length >= 3, 60000);
 			assert.equal(sim.requests('dispatch').length, 1);
@@ -243,10 +272,7 @@ for (const line of LINES_TO_TEST) {
 				[],
 				'requests after the stop',
 			);
-			const ranOn = ['worker1', 'worker2'].filter((name) =>
-				new RegExp(`execution[^\\n]{0,40}\\b${executionId}\\b`, 'i').test(topology.output(name)),
-			);
-			assert.equal(ranOn.length, 1, `execution ${executionId} not found in a worker's log`);
+			assert.ok(ranOnAWorker(executionId), `execution ${executionId} not found in a worker's log`);
 		});
 
 		test(`trigger on two webhook processes: ${DELIVERIES} distinct deliveries, then every one repeated to the other process and to the same one; and with every delivery routed to one process`, async () => {
