@@ -40,9 +40,7 @@ const TARGET_RSS = 0.6;
 const GATE_TIME = 1.15;
 const GATE_RSS = 0.9;
 
-const credentials = {
-	webScrapeAiApi: { id: 'wsaiDemoCred0001', name: 'WebScrape AI (local simulator)' },
-};
+const credentials = demo.CREDENTIAL_REF;
 const manualTrigger = {
 	parameters: {},
 	id: 'b0000000-0000-4000-8000-000000000001',

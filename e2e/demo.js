@@ -7,6 +7,9 @@ const { Simulator, TEST_KEY } = require('../test/simulator');
 
 const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
 const CREDENTIAL_ID = 'wsaiDemoCred0001';
+const CREDENTIAL_NAME = 'WebScrape AI (local simulator)';
+/** How a workflow node names the demo credential. */
+const CREDENTIAL_REF = { webScrapeAiApi: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME } };
 const WEBHOOK_SECRET = 'Bearer demo-webhook-secret';
 const TRIGGER_WORKFLOW_ID = 'wsaiExTrigger001';
 
@@ -74,7 +77,7 @@ async function waitForTrigger(n8nBaseUrl) {
 function credential(simBaseUrl) {
 	return {
 		id: CREDENTIAL_ID,
-		name: 'WebScrape AI (local simulator)',
+		name: CREDENTIAL_NAME,
 		type: 'webScrapeAiApi',
 		data: {
 			apiKey: TEST_KEY,
@@ -94,6 +97,7 @@ module.exports = {
 	until,
 	waitForTrigger,
 	TRIGGER_WORKFLOW_ID,
+	CREDENTIAL_REF,
 	WEBHOOK_SECRET,
 	TEST_KEY,
 };

@@ -63,9 +63,7 @@ const ACTION_WORKFLOW = {
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
 			typeVersion: 1,
 			position: [400, 0],
-			credentials: {
-				webScrapeAiApi: { id: 'wsaiDemoCred0001', name: 'WebScrape AI (local simulator)' },
-			},
+			credentials: demo.CREDENTIAL_REF,
 		},
 		{
 			parameters: {
@@ -80,9 +78,7 @@ const ACTION_WORKFLOW = {
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
 			typeVersion: 1,
 			position: [600, 0],
-			credentials: {
-				webScrapeAiApi: { id: 'wsaiDemoCred0001', name: 'WebScrape AI (local simulator)' },
-			},
+			credentials: demo.CREDENTIAL_REF,
 		},
 		{
 			parameters: { resource: 'page', operation: 'scrape', url: '={{ $json.url }}', options: {} },
@@ -91,9 +87,7 @@ const ACTION_WORKFLOW = {
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
 			typeVersion: 1,
 			position: [800, 0],
-			credentials: {
-				webScrapeAiApi: { id: 'wsaiDemoCred0001', name: 'WebScrape AI (local simulator)' },
-			},
+			credentials: demo.CREDENTIAL_REF,
 		},
 	],
 	connections: {
@@ -103,10 +97,6 @@ const ACTION_WORKFLOW = {
 		'Get the rows': { main: [[{ node: 'Scrape each row', type: 'main', index: 0 }]] },
 	},
 	settings: { executionOrder: 'v1' },
-};
-
-const CREDENTIAL = {
-	webScrapeAiApi: { id: 'wsaiDemoCred0001', name: 'WebScrape AI (local simulator)' },
 };
 
 /** Manual Trigger → a recipe run that takes two minutes, polled every 0.5 s. */
@@ -135,7 +125,7 @@ const SLOW_WORKFLOW = {
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
 			typeVersion: 1,
 			position: [200, 0],
-			credentials: CREDENTIAL,
+			credentials: demo.CREDENTIAL_REF,
 		},
 	],
 	connections: {

@@ -20,7 +20,6 @@ const MAX_BUSY_BACKOFF_MS = 16_000;
  */
 export class PlanSlots {
 	limit: number;
-	refusals = 0;
 	/** The cap webscrape.ai reported, for messages. */
 	planCap: number | undefined;
 	private active = 0;
@@ -83,7 +82,6 @@ export class PlanSlots {
 		deadline: number,
 		signals: AbortSignal[],
 	): Promise<Turn> {
-		this.refusals++;
 		this.refusalsInARow++;
 		if (refusal.maxConcurrent !== undefined) this.planCap = refusal.maxConcurrent;
 		this.active--;
@@ -162,7 +160,7 @@ function slotTimeout(
 		{
 			itemIndex: wait.itemIndex,
 			description:
-				'Nothing was started for this item, so nothing was billed; what the other items started goes on. Raise the "Timeout" option, lower "Concurrency", or upgrade the plan. Other workflows and schedules on the same plan share its limit.',
+				'Nothing was started for this item, so nothing was billed; what the other items started goes on. Raise the "Timeout" option, send fewer items at once, or upgrade the plan. Other workflows and schedules on the same plan share its limit.',
 		},
 	);
 }

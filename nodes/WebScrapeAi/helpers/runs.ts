@@ -8,6 +8,7 @@ import {
 	cancelledError,
 	cancelSignalOf,
 	isTransient,
+	seconds,
 } from '../transport';
 import { pause } from '../transport/pause';
 import { numberOption } from './validation';
@@ -185,7 +186,7 @@ function timeoutError(
 	const lastPoll = lastError ? ` The last poll failed: ${lastError.message}.` : '';
 	return new NodeOperationError(
 		node,
-		`Run "${runId}" did not finish within ${Math.round(timeoutMs / 100) / 10} s (last status: ${lastStatus}) [item ${itemIndex}]`,
+		`Run "${runId}" did not finish within ${seconds(timeoutMs)} (last status: ${lastStatus}) [item ${itemIndex}]`,
 		{
 			itemIndex,
 			description: `The run may still finish on webscrape.ai. Fetch it later with Run → Get (Run ID ${runId}), or let a WebScrape AI Trigger pick it up when it ends.${lastPoll}`,

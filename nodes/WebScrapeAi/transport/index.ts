@@ -379,13 +379,13 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			)) as RawResponse;
 			const { envelope, failure: responseFailure } = interpret(response);
 			if (envelope) {
-				pacer?.settled(sentAt, true);
+				pacer?.settled(true);
 				return envelope;
 			}
 			failure = responseFailure as ApiFailure;
 			retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'));
 		} catch (error) {
-			pacer?.settled(sentAt, false);
+			pacer?.settled(false);
 			throwIfStopped(this, call.stop);
 			failure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
 		}
@@ -402,7 +402,7 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			);
 			continue;
 		}
-		pacer?.settled(sentAt, failure.status !== 0);
+		pacer?.settled(failure.status !== 0);
 		if (reason === 'max_concurrent_requests' && call.onBusy) {
 			await call.onBusy({ maxConcurrent: numberDetail(failure, 'max_concurrent'), retryAfterMs });
 			continue;

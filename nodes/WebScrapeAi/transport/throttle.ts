@@ -40,7 +40,6 @@ export class Wakeup {
  */
 export class MinutePacer {
 	limit: number | undefined;
-	refusals = 0;
 	private readonly sent: number[] = [];
 	private blockedUntil = 0;
 	private probing = false;
@@ -53,19 +52,17 @@ export class MinutePacer {
 	async acquire(
 		deadline: number,
 		signals: AbortSignal[],
-	): Promise<{ turn: Turn; sentAt: number; waitedMs: number; nextAt?: number }> {
-		const startedAt = Date.now();
+	): Promise<{ turn: Turn; sentAt: number; nextAt?: number }> {
 		if (this.limit === undefined && !this.probing) {
-			return { turn: 'go', sentAt: this.record(startedAt), waitedMs: 0 };
+			return { turn: 'go', sentAt: this.record(Date.now()) };
 		}
 		const turn = this.queue.then(async () => await this.waitForTurn(deadline, signals));
 		this.queue = turn.catch(() => undefined);
-		const result = await turn;
-		return { ...result, waitedMs: Date.now() - startedAt };
+		return await turn;
 	}
 
-	/** The request sent at `sentAt` was answered without a per-minute refusal. */
-	settled(sentAt: number, accepted: boolean): void {
+	/** A request was answered without a per-minute refusal (`accepted`) or failed in transit. */
+	settled(accepted: boolean): void {
 		if (this.probing && this.probeInFlight) {
 			this.probeInFlight = false;
 			if (accepted) this.probing = false;
@@ -73,13 +70,11 @@ export class MinutePacer {
 		if (accepted) this.refusalsInARow = 0;
 		this.prune(Date.now());
 		this.wakeup.ring();
-		void sentAt;
 	}
 
 	/** webscrape.ai refused the request sent at `sentAt`: 429 `rate_limit_per_min`. */
 	refused(sentAt: number, limitPerMin: number | undefined, retryAfterMs: number | undefined): void {
 		const now = Date.now();
-		this.refusals++;
 		this.refusalsInARow++;
 		// A refused request costs nothing; assume it did not count toward the window either.
 		const index = this.sent.indexOf(sentAt);
