@@ -251,12 +251,12 @@ async function prepare(
  */
 async function start(
 	prepared,
-	{ stdio = 'pipe', timeoutMs = 180000, args = ['start'], env = {}, ready } = {},
+	{ stdio = 'pipe', timeoutMs = 180000, args = ['start'], env = {}, ready, nodeArgs = [] } = {},
 ) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const node =
 		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
-	const child = spawn(node, [bin, ...args], {
+	const child = spawn(node, [...nodeArgs, bin, ...args], {
 		env: { ...prepared.env, ...env },
 		cwd: prepared.dir,
 		stdio: ['ignore', stdio, stdio],

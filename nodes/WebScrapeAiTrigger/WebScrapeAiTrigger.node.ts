@@ -1,5 +1,7 @@
 import type {
+	IExecuteFunctions,
 	IHookFunctions,
+	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
 	IWebhookFunctions,
@@ -10,6 +12,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { apiRequest } from '../WebScrapeAi/transport';
 import { handleDelivery, markStoreEpoch } from './delivery';
 import { properties } from './properties';
+import { emitDeliveredRuns } from './runDetails';
 
 export class WebScrapeAiTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -64,5 +67,11 @@ export class WebScrapeAiTrigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		return await handleDelivery.call(this);
+	}
+
+	// n8n runs this in the execution a delivery started, with the delivery as input: the run is
+	// read there, so the webhook request stays short.
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await emitDeliveredRuns.call(this);
 	}
 }

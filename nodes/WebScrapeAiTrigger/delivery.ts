@@ -1,19 +1,11 @@
 import { createHash, timingSafeEqual } from 'crypto';
-import type {
-	IDataObject,
-	INodeExecutionData,
-	IWebhookFunctions,
-	IWebhookResponseData,
-} from 'n8n-workflow';
+import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { runItems } from '../WebScrapeAi/helpers/runs';
-import type { ApiEnvelope } from '../WebScrapeAi/transport';
-import { apiRequest, CREDENTIAL_TYPE } from '../WebScrapeAi/transport';
+import { CREDENTIAL_TYPE } from '../WebScrapeAi/transport';
 import { EVENTS, type RunEvent } from './properties';
 
 /** How many (run, event) keys the dedupe memory keeps; the oldest are dropped first. */
 export const DEDUPE_CAPACITY = 5000;
-const RUN_FETCH_BUDGET_MS = 20_000;
 
 function answer(
 	context: IWebhookFunctions,
@@ -66,8 +58,6 @@ interface DedupeMemory {
  * so a store that was reset is never overruled by what a process remembers of an older one.
  */
 const seenInProcess = new Map<string, string[]>();
-/** Keys this process claimed and then gave back (the run could not be confirmed yet). */
-const releasedInProcess = new Map<string, Set<string>>();
 
 function bound(keys: string[]): string[] {
 	return keys.length > DEDUPE_CAPACITY ? keys.slice(keys.length - DEDUPE_CAPACITY) : keys;
@@ -88,12 +78,9 @@ function knownKeys(memory: DedupeMemory): string[] {
 		? (memory.staticData.deliveries as string[])
 		: [];
 	const seen = seenInProcess.get(memory.scope) ?? [];
-	const released = releasedInProcess.get(memory.scope);
 	const present = new Set(stored);
 	const missing = seen.filter((key) => !present.has(key));
-	let known = missing.length === 0 ? stored : bound([...stored, ...missing]);
-	// A key given back must not come back through a concurrent request's save.
-	if (released?.size) known = known.filter((key) => !released.has(key));
+	const known = missing.length === 0 ? stored : bound([...stored, ...missing]);
 	seenInProcess.set(memory.scope, known);
 	return known;
 }
@@ -105,20 +92,12 @@ function store(memory: DedupeMemory, keys: string[]): void {
 	seenInProcess.set(memory.scope, bounded);
 }
 
-function isKnown(memory: DedupeMemory | undefined, key: string): boolean {
-	return memory !== undefined && knownKeys(memory).includes(key);
+function isKnown(memory: DedupeMemory, key: string): boolean {
+	return knownKeys(memory).includes(key);
 }
 
-function remember(memory: DedupeMemory | undefined, key: string): void {
-	if (memory) store(memory, [...knownKeys(memory), key]);
-}
-
-function forget(memory: DedupeMemory | undefined, key: string): void {
-	if (memory)
-		store(
-			memory,
-			knownKeys(memory).filter((known) => known !== key),
-		);
+function remember(memory: DedupeMemory, key: string): void {
+	store(memory, [...knownKeys(memory), key]);
 }
 
 /** Marks a trigger's store at activation, so a reset store starts a new dedupe scope. */
@@ -129,8 +108,10 @@ export function markStoreEpoch(staticData: IDataObject): void {
 }
 
 /**
- * Handles one delivery: checks the header, the body, the filters and the dedupe memory, then
- * (optionally) confirms the run with webscrape.ai before starting the workflow.
+ * Handles one delivery: checks the header, the body, the filters and the dedupe memory, answers,
+ * and starts the workflow with the delivery. Nothing here waits on webscrape.ai: the run is read
+ * inside the execution (runDetails.ts), so the sender gets its answer at once whatever the run's
+ * size, and its (undocumented) delivery timeout never makes it send the delivery again.
  */
 export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const credentials = await this.getCredentials(CREDENTIAL_TYPE);
@@ -155,7 +136,6 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 			error: 'Expected a JSON object with string "run_id" and "event", as webscrape.ai sends',
 		});
 	}
-	const runId = body.run_id;
 	const event = normaliseEvent(body.event);
 	const events = this.getNodeParameter('events', []) as string[];
 	if (!event || !events.includes(event))
@@ -170,77 +150,15 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	}
 
 	const dedupe = (this.getNodeParameter('options.dedupe', true) as boolean) !== false;
-	const key = `${runId}:${event}`;
-	const memory = dedupe ? memoryOf(this) : undefined;
-	if (isKnown(memory, key)) return answer(this, 200, { received: true, started: false });
-	// Claimed before the run is fetched, so a repeat arriving meanwhile is not emitted twice.
-	remember(memory, key);
-	try {
-		return await confirmAndEmit.call(this, body, runId, event, memory, key);
-	} finally {
-		// n8n saves this request's static data when it answers: save everything known by then, so
-		// the last of several concurrent deliveries to be answered keeps every key.
-		if (memory) store(memory, knownKeys(memory));
+	if (dedupe) {
+		const memory = memoryOf(this);
+		const key = `${body.run_id}:${event}`;
+		if (isKnown(memory, key)) return answer(this, 200, { received: true, started: false });
+		remember(memory, key);
 	}
-}
-
-async function confirmAndEmit(
-	this: IWebhookFunctions,
-	body: IDataObject,
-	runId: string,
-	event: RunEvent,
-	memory: DedupeMemory | undefined,
-	key: string,
-): Promise<IWebhookResponseData> {
-	const fetchRunDetails = this.getNodeParameter('fetchRunDetails', true) as boolean;
-	let items: INodeExecutionData[];
-	if (fetchRunDetails) {
-		let run: ApiEnvelope;
-		try {
-			run = await apiRequest.call(this, {
-				method: 'GET',
-				path: `/smartbrowse/runs/${encodeURIComponent(runId)}`,
-				kind: 'read',
-				subject: { kind: 'run', id: runId },
-				deadline: Date.now() + RUN_FETCH_BUDGET_MS,
-			});
-		} catch (error) {
-			// An unknown run (forged or of another account) starts nothing; anything else means we
-			// could not check, so ask the sender to deliver again later.
-			forget(memory, key);
-			if ((error as { httpCode?: string | null }).httpCode === '404') {
-				return answer(this, 200, { received: true, started: false });
-			}
-			return answer(this, 503, {
-				error: 'Could not confirm the run with webscrape.ai; try again later',
-			});
-		}
-		if (run.data.run_status !== event) {
-			forget(memory, key);
-			return answer(this, 200, { received: true, started: false });
-		}
-		items = shapeRun(this, run, event, body);
-	} else {
-		items = [{ json: { ...body, event } }];
-	}
-
 	// Answered here, before n8n starts the execution: n8n saves a webhook's static data when the
 	// answer is sent, and n8n 2.x sends an "on received" answer only after starting the execution,
 	// which clears the mark that the static data changed, so the dedupe key was never saved.
 	answer(this, 200, { received: true, started: true });
-	return { noWebhookResponse: true, workflowData: [items] };
-}
-
-function shapeRun(
-	context: IWebhookFunctions,
-	run: ApiEnvelope,
-	event: RunEvent,
-	delivery: IDataObject,
-): INodeExecutionData[] {
-	const output = context.getNodeParameter('output', 'run') as string;
-	if (output === 'items' && event === 'completed') {
-		const rows = runItems(run, 0, false).map(({ json }) => ({ json }));
-		if (rows.length > 0) return rows;
-	}
-	return [{ json: { ...run.data, event, timestamp: delivery.timestamp ?? null } }];
+	return { noWebhookResponse: true, workflowData: [[{ json: { ...body, event } }]] };
 }

@@ -52,7 +52,7 @@ export const properties: INodeProperties[] = [
 		type: 'boolean',
 		default: true,
 		description:
-			'Whether to fetch the run from webscrape.ai before starting the workflow. This brings the extracted rows (deliveries carry only counts) and proves the run exists under your key with this status; a delivery webscrape.ai does not confirm starts nothing. Free.',
+			'Whether the execution first reads the run from webscrape.ai. This brings the extracted rows (deliveries carry only counts) and proves the run exists under your key with this status: a delivery whose run ended otherwise emits nothing, and an unknown run fails the execution. Free.',
 	},
 	{
 		displayName: 'Output',

@@ -241,12 +241,34 @@ export async function runAction(
 		nodeTypes,
 		staticData: {},
 	});
-	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
-		id: 'test-workflow',
-		name: 'test',
+	return await executeFrom(
+		workflow,
+		node,
+		items.map((json) => ({ json })),
+		'manual',
+		additionalDataFor(options.credentials, credentialTypes),
+		options.cancelAfterMs,
+	);
+}
+
+/**
+ * Runs a one-node workflow from `node` with `items` as its input, as n8n starts an execution (a
+ * webhook-started one begins with the trigger node and the items its webhook() returned).
+ */
+async function executeFrom(
+	workflow: Workflow,
+	node: INode,
+	items: INodeExecutionData[],
+	mode: 'manual' | 'webhook',
+	baseData: IWorkflowExecuteAdditionalData,
+	cancelAfterMs?: number,
+): Promise<ActionRun> {
+	const hooks = new ExecutionLifecycleHooks(mode, 'test-execution', {
+		id: workflow.id,
+		name: workflow.name,
 		nodes: [node],
 		connections: {},
-		active: false,
+		active: workflow.active,
 		settings: {},
 		createdAt: new Date(),
 		updatedAt: new Date(),
@@ -255,23 +277,17 @@ export async function runAction(
 	hooks.addHandler('workflowExecuteAfter', (run: IRun) => {
 		finished = run;
 	});
-	const additionalData = additionalDataFor(options.credentials, credentialTypes, hooks);
+	const additionalData = { ...baseData, hooks } as IWorkflowExecuteAdditionalData;
 	const runData: IRunExecutionData = createRunExecutionData({
 		executionData: {
-			nodeExecutionStack: [
-				{
-					node,
-					data: { main: [items.map((json) => ({ json }))] },
-					source: null,
-				},
-			],
+			nodeExecutionStack: [{ node, data: { main: [items] }, source: null }],
 		},
 	});
-	const execution = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(
+	const execution = new WorkflowExecute(additionalData, mode, runData).processRunExecutionData(
 		workflow,
 	);
-	if (options.cancelAfterMs !== undefined) {
-		setTimeout(() => execution.cancel(), options.cancelAfterMs);
+	if (cancelAfterMs !== undefined) {
+		setTimeout(() => execution.cancel(), cancelAfterMs);
 	}
 	const returned = await execution;
 	const run = finished ?? returned;
@@ -359,7 +375,11 @@ export interface DeliveryResult {
 	/** What the sender got back. */
 	status: number;
 	body: unknown;
-	/** The items the workflow would start with, or undefined when no execution starts. */
+	/** What webhook() handed n8n to start the execution with, or undefined when none starts. */
+	started?: INodeExecutionData[];
+	/** The execution the delivery started, run through n8n-core's WorkflowExecute. */
+	execution?: ActionRun;
+	/** The trigger's output in that execution: what the next node receives (undefined: none). */
 	emitted?: INodeExecutionData[];
 }
 
@@ -425,8 +445,18 @@ export async function deliver(
 	) {
 		body = response.webhookResponse;
 	}
-	const emitted = response.workflowData?.[0];
-	return { status, body, emitted };
+	const started = response.workflowData?.[0];
+	if (!started) return { status, body };
+	// As n8n does next: an execution in "webhook" mode that starts at the trigger with those items.
+	const execution = await executeFrom(
+		setup.workflow,
+		setup.node,
+		started,
+		'webhook',
+		setup.additionalData,
+	);
+	const emitted = execution.outputs[0]?.length ? execution.outputs[0] : undefined;
+	return { status, body, started, execution, emitted };
 }
 
 /** Serialises anything the user could see, to search it for secrets. */

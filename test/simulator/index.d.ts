@@ -112,6 +112,7 @@ export declare class Simulator {
 	revokeKey(key: string): void;
 	addRecipe(id: string, spec?: RecipeSpec): RecipeSpec;
 	fault(spec: FaultSpec): void;
+	clearFaults(): void;
 	faultRandomly(rate: number, kinds?: string[]): void;
 	start(port?: number): Promise<string>;
 	stop(): Promise<void>;

@@ -178,6 +178,11 @@ class Simulator {
 		this.faults.push({ route: '*', times: 1, ...spec });
 	}
 
+	/** Drops every fault not used up yet. */
+	clearFaults() {
+		this.faults = [];
+	}
+
 	/** Faults a share of all responses at random (seeded), for endurance runs. */
 	faultRandomly(rate, kinds = ['rate_limited', 'status500', 'status502', 'reset', 'slow']) {
 		this.randomFaults = { rate, kinds };

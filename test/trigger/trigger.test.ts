@@ -184,14 +184,14 @@ describe('WebScrape AI Trigger', () => {
 		});
 		const runA = await finishedRun('hooked1');
 		const runB = await finishedRun('hooked1');
-		// A's run fetch is slow, so A is answered (and saved, in n8n) after B.
-		sim.fault({ route: 'run', type: 'slow', delayMs: 400 });
+		// Both requests loaded the store before either was answered; B is answered (and, in n8n,
+		// saved) last, so its save must keep A's key too.
 		const [a, b] = await Promise.all([
 			send(requestA, payloadOf(runA)),
-			sleepMs(50).then(() => send(requestB, payloadOf(runB))),
+			send(requestB, payloadOf(runB)),
 		]);
 		expect([a.emitted?.length, b.emitted?.length]).toEqual([1, 1]);
-		const savedLast = (requestA.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries;
+		const savedLast = (requestB.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries;
 		expect(savedLast).toEqual(['older:completed', `${runA}:completed`, `${runB}:completed`]);
 		// A later request loads what was saved last and recognises both runs.
 		const later = await setUpTrigger(params, credentials, {
@@ -256,7 +256,26 @@ describe('WebScrape AI Trigger', () => {
 		expect((await deliver(setup, { body: body(DEDUPE_CAPACITY) })).emitted).toBeUndefined();
 	});
 
-	test('a forged run (404 from the API) emits nothing', async () => {
+	test('the sender is answered before the run is read: the run is read inside the execution', async () => {
+		const setup = await trigger({ output: 'items' });
+		const runId = await finishedRun('hooked1');
+		sim.clearLog();
+		sim.fault({ route: 'run', type: 'slow', delayMs: 500 });
+		const result = await send(setup, payloadOf(runId));
+		// webhook() itself read nothing: it answered and handed n8n the delivery.
+		expect(result.status).toBe(200);
+		expect(result.body).toEqual({ received: true, started: true });
+		expect(result.started?.map((item) => item.json)).toEqual([
+			expect.objectContaining({ run_id: runId, event: 'completed' }),
+		]);
+		// The execution read the run once and emitted its rows, paired to the delivery.
+		expect(sim.requests('run')).toHaveLength(1);
+		expect(result.execution?.status).toBe('success');
+		expect(result.emitted).toHaveLength(6);
+		expect(result.emitted?.every((item) => (item.pairedItem as any).item === 0)).toBe(true);
+	});
+
+	test('a run of another account or a forged run (404) fails the execution with what to check', async () => {
 		const setup = await trigger();
 		const forged = {
 			event: 'completed',
@@ -267,26 +286,61 @@ describe('WebScrape AI Trigger', () => {
 		const result = await send(setup, forged);
 		expect(result.status).toBe(200);
 		expect(result.emitted).toBeUndefined();
+		expect(result.execution?.status).toBe('error');
+		expect(result.execution?.error?.message).toBe(
+			'webscrape.ai has no run "forgedRun01" under this credential\'s account [item 0]',
+		);
+		expect(result.execution?.error?.description).toContain('another webscrape.ai account');
 	});
 
 	test('a status mismatch (delivery says failed, the run completed) emits nothing', async () => {
 		const setup = await trigger();
 		const runId = await finishedRun('hooked1');
 		const result = await send(setup, { ...payloadOf(runId), event: 'failed', status: 'failed' });
+		expect(result.execution?.status).toBe('success');
 		expect(result.emitted).toBeUndefined();
 		// and the genuine delivery still goes through afterwards
 		expect((await send(setup, payloadOf(runId))).emitted).toHaveLength(1);
 	});
 
-	test('API down → 503 and nothing emitted; a later retry of the delivery goes through', async () => {
+	test('a delivery that arrives while webscrape.ai still reports the run in progress waits for it to end', async () => {
+		const setup = await trigger();
+		const runId = await dispatchRun('hooked1');
+		const early = { ...payloadOf(runId), event: 'completed', status: 'completed' };
+		sim.clearLog();
+		const result = await send(setup, early);
+		expect(result.emitted?.[0].json).toMatchObject({ id: runId, run_status: 'completed' });
+		expect(sim.requests('run').length).toBeGreaterThanOrEqual(2);
+	});
+
+	test('API down for a while: the execution reads the run again and goes on', async () => {
 		const setup = await trigger();
 		const runId = await finishedRun('hooked1');
 		sim.fault({ route: 'run', type: 'status', status: 500, retryAfter: 0, times: 4 });
-		const down = await send(setup, payloadOf(runId));
-		expect(down.status).toBe(503);
-		expect(down.emitted).toBeUndefined();
-		expect((await send(setup, payloadOf(runId))).emitted).toHaveLength(1);
+		const result = await send(setup, payloadOf(runId));
+		expect(result.status).toBe(200);
+		expect(result.emitted).toHaveLength(1);
+		expect(sim.requests('run').filter((r) => r.status === 500)).toHaveLength(4);
 	});
+
+	test('API down throughout: the execution fails within 20 s, saying the delivery is kept in it', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		sim.fault({ route: 'run', type: 'status', status: 500, retryAfter: 0, times: 1000 });
+		const startedAt = Date.now();
+		const result = await send(setup, payloadOf(runId));
+		sim.clearFaults();
+		expect(result.status).toBe(200);
+		expect(result.emitted).toBeUndefined();
+		expect(result.execution?.status).toBe('error');
+		expect(result.execution?.error?.message).toMatch(
+			new RegExp(
+				`^Could not confirm run "${runId}" with webscrape.ai within 20 s: webscrape.ai could not be read: .+ \\[item 0\\]$`,
+			),
+		);
+		expect(result.execution?.error?.description).toContain("retry it from n8n's executions list");
+		expect(Date.now() - startedAt).toBeLessThan(30_000);
+	}, 40_000);
 
 	test.each([
 		['not JSON', 'this is not json'],

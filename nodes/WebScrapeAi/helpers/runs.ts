@@ -100,7 +100,7 @@ export function readRunSettings(
 	};
 }
 
-function statusOf(envelope: ApiEnvelope): string {
+export function statusOf(envelope: ApiEnvelope): string {
 	const status = envelope.data.run_status ?? envelope.data.status;
 	return typeof status === 'string' ? status : 'unknown';
 }
@@ -160,7 +160,7 @@ export async function waitForRun(
 		}
 		const now = Date.now();
 		if (now >= deadline) {
-			throw timeoutError(
+			throw new RunTimeoutError(
 				this.getNode(),
 				runId,
 				settings.timeoutMs,
@@ -175,23 +175,26 @@ export async function waitForRun(
 	}
 }
 
-function timeoutError(
-	node: INode,
-	runId: string,
-	timeoutMs: number,
-	lastStatus: string,
-	itemIndex: number,
-	lastError: Error | undefined,
-): NodeOperationError {
-	const lastPoll = lastError ? ` The last poll failed: ${lastError.message}.` : '';
-	return new NodeOperationError(
-		node,
-		`Run "${runId}" did not finish within ${seconds(timeoutMs)} (last status: ${lastStatus}) [item ${itemIndex}]`,
-		{
-			itemIndex,
-			description: `The run may still finish on webscrape.ai. Fetch it later with Run → Get (Run ID ${runId}), or let a WebScrape AI Trigger pick it up when it ends.${lastPoll}`,
-		},
-	);
+/** A run still not ended (or not readable) when its wait's deadline passed. */
+export class RunTimeoutError extends NodeOperationError {
+	constructor(
+		node: INode,
+		readonly runId: string,
+		timeoutMs: number,
+		readonly lastStatus: string,
+		itemIndex: number,
+		readonly lastError: Error | undefined,
+	) {
+		const lastPoll = lastError ? ` The last poll failed: ${lastError.message}.` : '';
+		super(
+			node,
+			`Run "${runId}" did not finish within ${seconds(timeoutMs)} (last status: ${lastStatus}) [item ${itemIndex}]`,
+			{
+				itemIndex,
+				description: `The run may still finish on webscrape.ai. Fetch it later with Run → Get (Run ID ${runId}), or let a WebScrape AI Trigger pick it up when it ends.${lastPoll}`,
+			},
+		);
+	}
 }
 
 /** A run that ended but must not feed downstream nodes as if it succeeded. */
