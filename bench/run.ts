@@ -399,7 +399,7 @@ async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void>
 		});
 		row(
 			'trigger',
-			`fetchRunDetails ${fetchRunDetails ? 'on (10 deliveries in flight)' : 'off'}: deliveries per second`,
+			`fetchRunDetails ${fetchRunDetails ? 'on (10 deliveries in flight)' : 'off'}: deliveries per second (each with the execution it starts)`,
 			`${fmt((total / ms) * 1000, 0)}/s, ${emitted.toLocaleString('en')} emitted`,
 			'—',
 			`exactly ${unique.toLocaleString('en')} emitted`,
