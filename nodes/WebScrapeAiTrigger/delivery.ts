@@ -72,8 +72,11 @@ function memoryOf(context: IWebhookFunctions): DedupeMemory {
 	};
 }
 
-/** Everything known: the stored keys plus those this process has seen, oldest first. */
-function knownKeys(memory: DedupeMemory): string[] {
+/**
+ * Everything known: the stored keys plus those this process has seen, oldest first, and whether
+ * the store lacked any of them.
+ */
+function mergedKeys(memory: DedupeMemory): { known: string[]; dropped: boolean } {
 	const stored = Array.isArray(memory.staticData.deliveries)
 		? (memory.staticData.deliveries as string[])
 		: [];
@@ -82,7 +85,11 @@ function knownKeys(memory: DedupeMemory): string[] {
 	const missing = seen.filter((key) => !present.has(key));
 	const known = missing.length === 0 ? stored : bound([...stored, ...missing]);
 	seenInProcess.set(memory.scope, known);
-	return known;
+	return { known, dropped: missing.length > 0 };
+}
+
+function knownKeys(memory: DedupeMemory): string[] {
+	return mergedKeys(memory).known;
 }
 
 /** Assigns the list anew: n8n saves static data only when it sees a property set. */
@@ -94,6 +101,16 @@ function store(memory: DedupeMemory, keys: string[]): void {
 
 function isKnown(memory: DedupeMemory, key: string): boolean {
 	return knownKeys(memory).includes(key);
+}
+
+/**
+ * Writes back keys the loaded store lacks but this process has seen there: a concurrent save (from
+ * this process, whose saves may land out of order, or from another webhook process) dropped them,
+ * and n8n saves the store only when a property is set. Repeats thereby repair the shared store.
+ */
+function restoreDropped(memory: DedupeMemory): void {
+	const { known, dropped } = mergedKeys(memory);
+	if (dropped) store(memory, known);
 }
 
 function remember(memory: DedupeMemory, key: string): void {
@@ -153,7 +170,10 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	if (dedupe) {
 		const memory = memoryOf(this);
 		const key = `${body.run_id}:${event}`;
-		if (isKnown(memory, key)) return answer(this, 200, { received: true, started: false });
+		if (isKnown(memory, key)) {
+			restoreDropped(memory);
+			return answer(this, 200, { received: true, started: false });
+		}
 		remember(memory, key);
 	}
 	// Answered here, before n8n starts the execution: n8n saves a webhook's static data when the

@@ -220,6 +220,11 @@ describe('WebScrape AI Trigger', () => {
 			staticData: stored(['other:completed'], 'e1'),
 		});
 		expect((await deliver(clobbered, { body })).emitted).toBeUndefined();
+		// and the repeat writes the dropped key back, so n8n saves it to the shared store again
+		expect((clobbered.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([
+			'other:completed',
+			'seenRun01:completed',
+		]);
 		// The store was reset (re-activated: a new epoch): what this process remembers does not count.
 		const reset = await setUpTrigger(params, credentials, {
 			workflowId: 'epoch-wf',
