@@ -74,7 +74,8 @@ function memoryOf(context: IWebhookFunctions): DedupeMemory {
 
 /**
  * Everything known: the stored keys plus those this process has seen, oldest first, and whether
- * the store lacked any of them.
+ * the store lacked any of them (a concurrent save, from this process, whose saves may land out of
+ * order, or from another webhook process, dropped them).
  */
 function mergedKeys(memory: DedupeMemory): { known: string[]; dropped: boolean } {
 	const stored = Array.isArray(memory.staticData.deliveries)
@@ -88,33 +89,11 @@ function mergedKeys(memory: DedupeMemory): { known: string[]; dropped: boolean }
 	return { known, dropped: missing.length > 0 };
 }
 
-function knownKeys(memory: DedupeMemory): string[] {
-	return mergedKeys(memory).known;
-}
-
 /** Assigns the list anew: n8n saves static data only when it sees a property set. */
 function store(memory: DedupeMemory, keys: string[]): void {
 	const bounded = bound(keys);
 	memory.staticData.deliveries = bounded;
 	seenInProcess.set(memory.scope, bounded);
-}
-
-function isKnown(memory: DedupeMemory, key: string): boolean {
-	return knownKeys(memory).includes(key);
-}
-
-/**
- * Writes back keys the loaded store lacks but this process has seen there: a concurrent save (from
- * this process, whose saves may land out of order, or from another webhook process) dropped them,
- * and n8n saves the store only when a property is set. Repeats thereby repair the shared store.
- */
-function restoreDropped(memory: DedupeMemory): void {
-	const { known, dropped } = mergedKeys(memory);
-	if (dropped) store(memory, known);
-}
-
-function remember(memory: DedupeMemory, key: string): void {
-	store(memory, [...knownKeys(memory), key]);
 }
 
 /** Marks a trigger's store at activation, so a reset store starts a new dedupe scope. */
@@ -170,11 +149,13 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	if (dedupe) {
 		const memory = memoryOf(this);
 		const key = `${body.run_id}:${event}`;
-		if (isKnown(memory, key)) {
-			restoreDropped(memory);
+		const { known, dropped } = mergedKeys(memory);
+		if (known.includes(key)) {
+			// A repeat still writes back what a concurrent save dropped, repairing the shared store.
+			if (dropped) store(memory, known);
 			return answer(this, 200, { received: true, started: false });
 		}
-		remember(memory, key);
+		store(memory, [...known, key]);
 	}
 	// Answered here, before n8n starts the execution: n8n saves a webhook's static data when the
 	// answer is sent, and n8n 2.x sends an "on received" answer only after starting the execution,

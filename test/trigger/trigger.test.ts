@@ -265,7 +265,6 @@ describe('WebScrape AI Trigger', () => {
 		const setup = await trigger({ output: 'items' });
 		const runId = await finishedRun('hooked1');
 		sim.clearLog();
-		sim.fault({ route: 'run', type: 'slow', delayMs: 500 });
 		const result = await send(setup, payloadOf(runId));
 		// webhook() itself read nothing: it answered and handed n8n the delivery.
 		expect(result.status).toBe(200);
