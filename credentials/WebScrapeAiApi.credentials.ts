@@ -46,6 +46,8 @@ export class WebScrapeAiApi implements ICredentialType {
 			description:
 				'Used only by the WebScrape AI Trigger: the name of the custom header you add to the recipe webhook in the webscrape.ai studio',
 		},
+		// A shared secret that authenticates deliveries, so it is masked; the rule only reads the name.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'Webhook Header Value',
 			name: 'webhookHeaderValue',
