@@ -9,7 +9,7 @@
  *   by hand: Manual Trigger → HTTP Request (GET the run) → Split Out data.result.pages → Split Out items
  *
  * Our node also dispatches and waits for its first poll; "net" subtracts that idle wait (the poll
- * interval), "raw" keeps it. `--short` (CI) runs 2 rounds instead of 3 and exits 1 when our node does
+ * interval), "raw" keeps it. `--short` (CI) runs 3 rounds instead of 5 and exits 1 when our node does
  * worse than the by-hand workflow beyond the noise margin. BENCH_PROFILE=<dir> writes a CPU profile of each run.
  */
 const { spawn } = require('node:child_process');
@@ -25,7 +25,7 @@ const SHORT = process.argv.includes('--short');
 // At 20,000 rows the fixed costs (dispatch, first poll, n8n's per-node overhead) dominate and the
 // figures say nothing about large runs: the short mode keeps the size and runs fewer rounds.
 const PAGES = 100;
-const RUNS = Number(process.env.BENCH_REAL_RUNS ?? (SHORT ? 2 : 5));
+const RUNS = Number(process.env.BENCH_REAL_RUNS ?? (SHORT ? 3 : 5));
 /** A server's second delivery varies more (±40 % on 2.x here): five fresh servers per workflow. */
 const TRIGGER_RUNS = Number(process.env.BENCH_REAL_RUNS ?? 5);
 const LINES_TO_RUN = (process.env.BENCH_LINES ?? '1,2').split(',').map(Number);
