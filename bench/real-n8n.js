@@ -370,23 +370,21 @@ async function readDelivery(instance, key, delivery) {
 		`/executions/${delivery.executionId}?includeData=true`,
 	);
 	const runData = full.body.data.resultData.runData;
-	let nodeMs = 0;
-	let items = 0;
-	for (const runs of Object.values(runData)) {
-		nodeMs += runs[0].executionTime;
-		items = Math.max(items, runs[0].data?.main?.[0]?.length ?? 0);
-	}
+	const times = Object.fromEntries(
+		Object.entries(runData).map(([name, runs]) => [name, runs[0].executionTime]),
+	);
+	const nodeMs = Object.values(times).reduce((a, b) => a + b, 0);
+	const items = Math.max(
+		...Object.values(runData).map((runs) => runs[0].data?.main?.[0]?.length ?? 0),
+	);
 	const { peak, peakAfterNodes } = peaks(delivery.samples, runData);
 	const endToEndMs = new Date(full.body.stoppedAt).getTime() - delivery.started;
 	const startMs = new Date(full.body.startedAt).getTime() - delivery.started;
 	const { answerMs, baseline } = delivery;
 	if (process.env.BENCH_VERBOSE)
 		console.log(
-			`    ${delivery.workflowId}: answer ${answerMs} ms, nodes ${JSON.stringify(Object.fromEntries(Object.entries(runData).map(([n, r]) => [n, r[0].executionTime])))}, execution started +${startMs} ms, stopped +${endToEndMs} ms, RSS before ${mb(baseline)}, peak ${mb(peak)}, after the nodes ${mb(peakAfterNodes)}`,
+			`    ${delivery.workflowId}: answer ${answerMs} ms, nodes ${JSON.stringify(times)}, execution started +${startMs} ms, stopped +${endToEndMs} ms, RSS before ${mb(baseline)}, peak ${mb(peak)}, after the nodes ${mb(peakAfterNodes)}`,
 		);
-	const times = Object.fromEntries(
-		Object.entries(runData).map(([name, runs]) => [name, runs[0].executionTime]),
-	);
 	return { answerMs, nodeMs, times, peak, peakAfterNodes, baseline, items, endToEndMs };
 }
 
