@@ -1,18 +1,42 @@
 import { sleep, sleepWithAbort } from 'n8n-workflow';
 
 /**
+ * The longest a wait sleeps before it looks at its signals again. With an abortable sleep a
+ * signal ends the wait at once; this bound is what remains where n8n's sleep ignores the signal.
+ */
+export const PAUSE_SLICE_MS = 1000;
+
+type AbortableSleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/**
+ * The abortable sleep the running n8n offers. The release lines differ:
+ * - n8n 1.x (n8n-workflow 1.x) and 2.x up to at least 2.11: `sleepWithAbort(ms, signal)`, which
+ *   rejects when the signal aborts; `sleep(ms)` takes no signal.
+ * - n8n 2.41 (n8n-workflow 2.41): no `sleepWithAbort`; `sleep(ms, signal?)` takes the signal.
+ * `scripts/compat-check.js` checks both names against each line's own n8n-workflow.
+ */
+const abortableSleep: AbortableSleep =
+	typeof sleepWithAbort === 'function' ? sleepWithAbort : (sleep as AbortableSleep);
+
+/**
  * Waits `ms`, returning early (without throwing) when any of the signals aborts. Uses n8n's own
- * timers, as community nodes must.
+ * timers, as community nodes must, in slices of at most PAUSE_SLICE_MS, so a wait never depends on
+ * the abortable sleep alone: on an n8n whose sleep ignores the signal it still ends within a slice.
  */
 export async function pause(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
 	const active = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-	if (active.some((signal) => signal.aborted) || ms <= 0) return;
-	// n8n-workflow releases before sleepWithAbort existed still load this package.
-	if (typeof sleepWithAbort !== 'function') return await sleep(ms);
-	const combined = active.length > 1 ? AbortSignal.any(active) : active[0];
-	try {
-		await sleepWithAbort(ms, combined);
-	} catch {
-		// Aborted: the caller checks its signals.
+	const combined =
+		active.length === 0 ? undefined : active.length === 1 ? active[0] : AbortSignal.any(active);
+	const until = Date.now() + ms;
+	for (;;) {
+		const left = until - Date.now();
+		if (left <= 0 || combined?.aborted) return;
+		const slice = Math.min(left, PAUSE_SLICE_MS);
+		try {
+			if (combined) await abortableSleep(slice, combined);
+			else await sleep(slice);
+		} catch {
+			// Aborted: the loop returns and the caller checks its signals.
+		}
 	}
 }

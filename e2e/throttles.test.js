@@ -1,0 +1,280 @@
+'use strict';
+/**
+ * The plan throttles and every kind of wait, in real n8n on each release line (E2E_LINES, default
+ * "1,2"): a batch above the plan's concurrency cap, a batch above its per-minute limit, and a stop
+ * from the editor while items wait for a slot and for a per-minute turn. These waits sleep with
+ * whichever abortable timer the line's own n8n-workflow offers (n8n 2.41 has no sleepWithAbort), so
+ * only real n8n of each line shows that they wake and end.
+ */
+const assert = require('node:assert/strict');
+const { after, before, describe, test } = require('node:test');
+
+const demo = require('./demo');
+const n8n = require('./n8n');
+
+const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { until } = demo;
+
+/** One simulated webscrape.ai account (its own key and plan) and the n8n credential for it. */
+function planAccount(sim, id, plan) {
+	const key = `wsg_live_E2EPLAN${id.slice(-6)}`;
+	sim.addKey(key, { credits: 100000, ...plan });
+	return {
+		key,
+		credential: {
+			id,
+			name: `WebScrape AI (${id})`,
+			type: 'webScrapeAiApi',
+			data: { apiKey: key, baseUrl: sim.baseUrl },
+		},
+		log: (route) => sim.requests(route).filter((entry) => entry.account === key.slice(-6)),
+	};
+}
+
+/** Manual Trigger → a list of values → one item each → our node with `parameters`. */
+function batchWorkflow(id, values, parameters, credential) {
+	const node = (suffix, rest) => ({ id: `${id}-${suffix}`, position: [0, 0], ...rest });
+	return {
+		id,
+		name: `throttles: ${id}`,
+		active: false,
+		nodes: [
+			node('1', {
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				parameters: {},
+			}),
+			node('2', {
+				name: 'Values',
+				type: 'n8n-nodes-base.set',
+				typeVersion: 3.4,
+				parameters: { mode: 'raw', jsonOutput: JSON.stringify({ values }), options: {} },
+			}),
+			node('3', {
+				name: 'One item each',
+				type: 'n8n-nodes-base.splitOut',
+				typeVersion: 1,
+				parameters: { fieldToSplitOut: 'values', options: {} },
+			}),
+			node('4', {
+				name: 'WebScrape AI',
+				type: 'n8n-nodes-webscrape-ai.webScrapeAi',
+				typeVersion: 1,
+				parameters,
+				credentials: { webScrapeAiApi: { id: credential.id, name: credential.name } },
+			}),
+		],
+		connections: {
+			Start: { main: [[{ node: 'Values', type: 'main', index: 0 }]] },
+			Values: { main: [[{ node: 'One item each', type: 'main', index: 0 }]] },
+			'One item each': { main: [[{ node: 'WebScrape AI', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+const RUN_MS = 2000;
+const FAST_POLL = { pollInterval: 0.5, maxPollInterval: 0.5 };
+const urls = (count) => Array.from({ length: count }, (_, i) => `https://example.com/page/${i}`);
+
+for (const line of LINES_TO_TEST) {
+	describe(
+		`throttles and waits, n8n ${n8n.LINES[line].version}`,
+		{ timeout: 10 * 60 * 1000 },
+		() => {
+			let sim;
+			let prepared;
+			let instance;
+			let session;
+			let key;
+			let accounts;
+			let minuteBatch;
+
+			/** Starts a manual run on the server, as the editor's "Execute workflow" does. */
+			const runOnServer = async (workflowId) => {
+				const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
+				const started = await session.rest(
+					'POST',
+					`/workflows/${workflowId}/run`,
+					line === 1
+						? { workflowData: stored, triggerToStartFrom: { name: 'Start' } }
+						: { triggerToStartFrom: { name: 'Start' } },
+				);
+				assert.equal(started.status, 200, JSON.stringify(started.body));
+				return String(started.body.data.executionId);
+			};
+			const nodeRun = (result) => result.data.resultData.runData['WebScrape AI'][0];
+
+			before(async () => {
+				({ sim } = await demo.startSimulator({ runMs: 1500 }));
+				sim.addRecipe('throttle2s', { pages: 1, itemsPerPage: 2, durationMs: RUN_MS });
+				sim.addRecipe('throttle60s', { pages: 1, itemsPerPage: 1, durationMs: 60000 });
+				accounts = {
+					cap: planAccount(sim, 'wsaiPlanCap00003', { maxConcurrent: 3 }),
+					minute: planAccount(sim, 'wsaiPlanMin00010', { perMinute: 10 }),
+					slot: planAccount(sim, 'wsaiPlanSlot0001', { maxConcurrent: 1 }),
+					turn: planAccount(sim, 'wsaiPlanTurn0002', { perMinute: 2 }),
+				};
+				const workflows = [
+					batchWorkflow(
+						'wsaiE2eCap000001',
+						Array(12).fill('throttle2s'),
+						{
+							resource: 'recipe',
+							operation: 'run',
+							recipeId: '={{ $json.values }}',
+							options: FAST_POLL,
+						},
+						accounts.cap.credential,
+					),
+					batchWorkflow(
+						'wsaiE2eMinute001',
+						urls(14),
+						{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
+						accounts.minute.credential,
+					),
+					batchWorkflow(
+						'wsaiE2eCancelSl1',
+						Array(3).fill('throttle60s'),
+						{
+							resource: 'recipe',
+							operation: 'run',
+							recipeId: '={{ $json.values }}',
+							options: FAST_POLL,
+						},
+						accounts.slot.credential,
+					),
+					batchWorkflow(
+						'wsaiE2eCancelTn1',
+						urls(4),
+						{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
+						accounts.turn.credential,
+					),
+				];
+				prepared = await n8n.prepare(line, {
+					credentials: Object.values(accounts).map((account) => account.credential),
+					workflows,
+				});
+				instance = await n8n.start(prepared);
+				session = await n8n.session(instance);
+				key = await n8n.apiKey(session);
+				// The per-minute batch takes one window (60 s): it runs while the other cases do.
+				const startedAt = Date.now();
+				minuteBatch = n8n
+					.executeWorkflow(prepared, 'wsaiE2eMinute001')
+					.then((result) => ({ result, wallMs: Date.now() - startedAt }));
+				minuteBatch.catch(() => undefined);
+			});
+
+			after(async () => {
+				await minuteBatch?.catch(() => undefined);
+				await instance?.stop();
+				await sim?.stop();
+			});
+
+			test('12 runs on a plan that allows 3 in progress: 24 rows, 12 runs, no error, near the ideal time', async () => {
+				const result = await n8n.executeWorkflow(prepared, 'wsaiE2eCap000001');
+				const run = nodeRun(result);
+				assert.equal(result.data.resultData.error, undefined);
+				const rows = run.data.main[0];
+				assert.equal(rows.length, 24);
+				assert.deepEqual(
+					rows.map((row) => row.pairedItem.item),
+					Array.from({ length: 24 }, (_, i) => Math.floor(i / 2)),
+				);
+				const dispatches = accounts.cap.log('dispatch');
+				const accepted = dispatches.filter((entry) => entry.status === 202);
+				assert.equal(accepted.length, 12, 'one accepted dispatch per item');
+				assert.equal(new Set(accepted.map((entry) => entry.runId)).size, 12);
+				const ideal = Math.ceil(12 / 3) * RUN_MS;
+				console.log(
+					`THROTTLE n8n ${n8n.LINES[line].version}: 12 runs on a 3-run plan: node ${run.executionTime} ms (ideal ${ideal} ms, ×${(run.executionTime / ideal).toFixed(2)}), ${dispatches.length - accepted.length} refused dispatches`,
+				);
+				assert.ok(run.executionTime <= 1.5 * ideal, `${run.executionTime} ms > 1.5 × ${ideal} ms`);
+			});
+
+			test('a stop while items wait for a plan slot: canceled, no request to the API afterwards', async () => {
+				const account = accounts.slot;
+				const executionId = await runOnServer('wsaiE2eCancelSl1');
+				// Item 0's run is in progress and polled; items 1 and 2 were refused and wait for its slot.
+				await until(
+					'two refused dispatches and polls of the first run',
+					() =>
+						account.log('dispatch').filter((entry) => entry.status === 429).length >= 2 &&
+						account.log('run').length >= 2,
+					30000,
+				);
+				await sleep(1000);
+				const stoppedAt = Date.now();
+				const stop = await session.rest('POST', `/executions/${executionId}/stop`);
+				assert.equal(stop.status, 200, JSON.stringify(stop.body));
+				await sleep(3000);
+				const late = account.log().filter((entry) => entry.at > stoppedAt + 500);
+				assert.deepEqual(
+					late.map((entry) => `${entry.method} ${entry.path} +${entry.at - stoppedAt} ms`),
+					[],
+					'requests after the stop',
+				);
+				assert.equal(account.log('dispatch').filter((entry) => entry.status === 202).length, 1);
+				const execution = await n8n.publicApi(instance, key, 'GET', `/executions/${executionId}`);
+				assert.notEqual(execution.body.status, 'running');
+				console.log(
+					`THROTTLE n8n ${n8n.LINES[line].version}: stop while waiting for a slot: ${late.length} requests after the stop, status ${execution.body.status}`,
+				);
+			});
+
+			test('a stop while items wait for a per-minute turn: canceled, no request to the API afterwards', async () => {
+				const account = accounts.turn;
+				const executionId = await runOnServer('wsaiE2eCancelTn1');
+				await until(
+					'two scrapes billed and one refused',
+					() =>
+						account.log('scrape').filter((entry) => entry.status === 200).length === 2 &&
+						account.log('scrape').some((entry) => entry.status === 429),
+					30000,
+				);
+				await sleep(1000);
+				const stoppedAt = Date.now();
+				const stop = await session.rest('POST', `/executions/${executionId}/stop`);
+				assert.equal(stop.status, 200, JSON.stringify(stop.body));
+				await sleep(3000);
+				const late = account.log().filter((entry) => entry.at > stoppedAt + 500);
+				assert.deepEqual(
+					late.map((entry) => `${entry.method} ${entry.path} +${entry.at - stoppedAt} ms`),
+					[],
+					'requests after the stop',
+				);
+				assert.equal(account.log('scrape').filter((entry) => entry.status === 200).length, 2);
+				const execution = await n8n.publicApi(instance, key, 'GET', `/executions/${executionId}`);
+				assert.notEqual(execution.body.status, 'running');
+				console.log(
+					`THROTTLE n8n ${n8n.LINES[line].version}: stop while waiting for a per-minute turn: ${late.length} requests after the stop, status ${execution.body.status}`,
+				);
+			});
+
+			test('14 scrapes on a plan that allows 10 per minute: 14 items, 14 billed, about one window', async () => {
+				const { result, wallMs } = await minuteBatch;
+				assert.equal(result.data.resultData.error, undefined);
+				const run = nodeRun(result);
+				const items = run.data.main[0];
+				assert.equal(items.length, 14);
+				assert.deepEqual(
+					items.map((item) => item.pairedItem.item),
+					Array.from({ length: 14 }, (_, i) => i),
+				);
+				const scrapes = accounts.minute.log('scrape');
+				const billed = scrapes.filter((entry) => entry.status === 200).length;
+				assert.equal(billed, 14, 'each page billed once');
+				console.log(
+					`THROTTLE n8n ${n8n.LINES[line].version}: 14 scrapes at 10/min: node ${run.executionTime} ms (n8n execute ${wallMs} ms), ${billed} billed, ${scrapes.length - billed} refused`,
+				);
+				assert.ok(
+					run.executionTime >= 55000 && run.executionTime <= 75000,
+					`${run.executionTime} ms`,
+				);
+			});
+		},
+	);
+}
