@@ -186,6 +186,7 @@ function runtimeExports(workflowDir, nodeBinary) {
 
 /** Every problem of the built package in `distDir` against the n8n-workflow in `workflowDir`. */
 function check(distDir, workflowDir, label, nodeBinary = process.execPath) {
+	workflowDir = path.resolve(workflowDir);
 	const problems = [];
 	const { uses, modules, contextNames } = usage(distDir);
 	const runtime = runtimeExports(workflowDir, nodeBinary);

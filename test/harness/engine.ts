@@ -5,10 +5,13 @@
  */
 import 'reflect-metadata';
 
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
+	DataDeduplicationService,
 	ExecutionLifecycleHooks,
 	HookContext,
 	PackageDirectoryLoader,
@@ -16,7 +19,12 @@ import {
 	WorkflowExecute,
 } from 'n8n-core';
 import type {
+	DeduplicationItemTypes,
+	ICheckProcessedContextData,
+	ICheckProcessedOptions,
 	ICredentialDataDecryptedObject,
+	IDataDeduplicator,
+	IDeduplicationOutput,
 	ICredentials,
 	ICredentialType,
 	IDataObject,
@@ -80,11 +88,91 @@ interface LoadedPackage {
 	credentialTypes: Record<string, ICredentialType>;
 }
 
+/**
+ * n8n's `processed_data` table as n8n's own database-backed deduplicator keeps it in "entries" mode
+ * (packages/cli/src/deduplication/deduplication-helper.ts): per workflow and node (`n:<node id>`),
+ * a list of md5 hashes, the oldest dropped past maxEntries, and an assertion without a workflow ID.
+ * n8n-core's DataDeduplicationService (real) calls it; the queue-mode e2e uses the real table.
+ */
+export class ProcessedDataTable implements IDataDeduplicator {
+	readonly rows = new Map<string, string[]>();
+	writes = 0;
+	/** The next this many calls fail as a database error would. */
+	failCalls = 0;
+
+	private key(scope: string, contextData: ICheckProcessedContextData): string {
+		assert.ok(contextData.workflow.id);
+		return `${contextData.workflow.id}|${scope === 'node' ? `n:${contextData.node?.id}` : ''}`;
+	}
+
+	private static hash(value: DeduplicationItemTypes): string {
+		return createHash('md5').update(String(value)).digest('base64');
+	}
+
+	async checkProcessedAndRecord(
+		items: DeduplicationItemTypes[],
+		scope: 'node' | 'workflow',
+		contextData: ICheckProcessedContextData,
+		options: ICheckProcessedOptions,
+	): Promise<IDeduplicationOutput> {
+		const key = this.key(scope, contextData);
+		if (this.failCalls > 0) {
+			this.failCalls--;
+			throw new Error('Connection terminated unexpectedly');
+		}
+		const row = this.rows.get(key) ?? [];
+		const known = new Set(row);
+		const output: IDeduplicationOutput = { new: [], processed: [] };
+		for (const item of items) {
+			const hash = ProcessedDataTable.hash(item);
+			if (known.has(hash)) output.processed.push(item);
+			else {
+				output.new.push(item);
+				row.push(hash);
+				known.add(hash);
+			}
+		}
+		if (options.maxEntries) row.splice(0, Math.max(0, row.length - options.maxEntries));
+		this.rows.set(key, row);
+		this.writes++;
+		return output;
+	}
+
+	async removeProcessed(
+		items: DeduplicationItemTypes[],
+		scope: 'node' | 'workflow',
+		contextData: ICheckProcessedContextData,
+	): Promise<void> {
+		const row = this.rows.get(this.key(scope, contextData)) ?? [];
+		for (const item of items) {
+			const index = row.indexOf(ProcessedDataTable.hash(item));
+			if (index >= 0) row.splice(index, 1);
+		}
+	}
+
+	async clearAllProcessedItems(
+		scope: 'node' | 'workflow',
+		contextData: ICheckProcessedContextData,
+	): Promise<void> {
+		this.rows.delete(this.key(scope, contextData));
+	}
+
+	async getProcessedDataCount(
+		scope: 'node' | 'workflow',
+		contextData: ICheckProcessedContextData,
+	): Promise<number> {
+		return this.rows.get(this.key(scope, contextData))?.length ?? 0;
+	}
+}
+
+export const processedData = new ProcessedDataTable();
+
 let loaded: Promise<LoadedPackage> | undefined;
 
 /** Loads dist/ through package.json's `n8n` section, as n8n's community-package loader does. */
 export async function loadPackage(): Promise<LoadedPackage> {
 	loaded ??= (async () => {
+		await DataDeduplicationService.init(processedData);
 		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
 		await loader.loadAll();
 		const byType: Record<string, INodeType | IVersionedNodeType> = {};
@@ -175,13 +263,16 @@ export interface CredentialData {
 	webhookHeaderValue?: string;
 }
 
+let executions = 0;
+
 export function additionalDataFor(
 	credentials: CredentialData,
 	credentialTypes: Record<string, ICredentialType>,
 	hooks?: ExecutionLifecycleHooks,
+	executionId = `test-execution-${++executions}`,
 ): IWorkflowExecuteAdditionalData {
 	return {
-		executionId: 'test-execution',
+		executionId,
 		hooks,
 		credentialsHelper: new TestCredentialsHelper(
 			{ webhookHeaderName: 'Authorization', webhookHeaderValue: '', ...credentials },
@@ -213,6 +304,10 @@ export interface ActionOptions {
 	onError?: 'stopWorkflow' | 'continueRegularOutput' | 'continueErrorOutput';
 	/** Cancels the execution this many ms after it starts. */
 	cancelAfterMs?: number;
+	/** The execution's ID: the same one twice is how n8n re-runs a job whose worker died. */
+	executionId?: string;
+	/** The workflow's ID; null for a workflow never saved. */
+	workflowId?: string | null;
 }
 
 /** Runs the action node with `parameters` on `items` and returns what n8n recorded. */
@@ -233,7 +328,10 @@ export async function runAction(
 		...(options.onError ? { onError: options.onError } : {}),
 	};
 	const workflow = new Workflow({
-		id: 'test-workflow',
+		id:
+			options.workflowId === null
+				? (undefined as unknown as string)
+				: (options.workflowId ?? 'test-workflow'),
 		name: 'test',
 		nodes: [node],
 		connections: {},
@@ -246,7 +344,7 @@ export async function runAction(
 		node,
 		items.map((json) => ({ json })),
 		'manual',
-		additionalDataFor(options.credentials, credentialTypes),
+		additionalDataFor(options.credentials, credentialTypes, undefined, options.executionId),
 		options.cancelAfterMs,
 	);
 }
@@ -263,7 +361,7 @@ async function executeFrom(
 	baseData: IWorkflowExecuteAdditionalData,
 	cancelAfterMs?: number,
 ): Promise<ActionRun> {
-	const hooks = new ExecutionLifecycleHooks(mode, 'test-execution', {
+	const hooks = new ExecutionLifecycleHooks(mode, baseData.executionId ?? 'test-execution', {
 		id: workflow.id,
 		name: workflow.name,
 		nodes: [node],

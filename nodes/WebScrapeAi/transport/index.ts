@@ -43,6 +43,11 @@ export interface ApiCall {
 	 * plan (or throws), then the request is sent again. Without it such a 429 is retried like a 5xx.
 	 */
 	onBusy?: (refusal: BusyRefusal) => Promise<void>;
+	/**
+	 * Awaited once, right before the request is first sent (after any wait for the plan's
+	 * throttles): the caller records that it is being sent, or throws to send nothing.
+	 */
+	beforeFirstSend?: () => Promise<void>;
 }
 
 /** A 429 `max_concurrent_requests`: the plan's cap and the wait webscrape.ai asked for, if any. */
@@ -336,6 +341,7 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		secrets: connection.secrets,
 	};
 	let lastRefusal: ApiFailure | undefined;
+	let announced = call.beforeFirstSend === undefined;
 
 	for (let retry = 0; ; ) {
 		throwIfStopped(this, call.stop);
@@ -347,6 +353,15 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 				throw perMinuteTimeout(node, lastRefusal, pacer, turn, startedAt, call, errorOptions);
 			}
 			sentAt = turn.sentAt;
+		}
+		if (!announced) {
+			announced = true;
+			try {
+				await call.beforeFirstSend?.();
+			} catch (error) {
+				pacer?.settled(false);
+				throw error as NodeOperationError;
+			}
 		}
 		const remaining = call.deadline === undefined ? Infinity : call.deadline - Date.now();
 		const options: IHttpRequestOptions = {

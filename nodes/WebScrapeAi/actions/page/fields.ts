@@ -8,6 +8,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { DispatchRecord } from '../../helpers/dispatchRecord';
 import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import { numberOption } from '../../helpers/validation';
 import { apiRequest, isHttpUrl } from '../../transport';
@@ -40,6 +41,12 @@ export async function executePageRequests(
 		);
 		return { body: buildBody(itemIndex), timeoutMs: timeoutS * 1000 };
 	});
+	const record = new DispatchRecord(this, path, {
+		message: () =>
+			'This page was already sent to webscrape.ai by an earlier attempt of this execution, so it was not sent again',
+		description:
+			'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The first attempt sent (or was sending) this request and it is billed once; its answer was lost with that attempt. Run the node again if you still need the result.',
+	});
 	const slots = new PlanSlots(PAGE_CONCURRENCY);
 	return await executeBatch.call(
 		this,
@@ -66,8 +73,10 @@ export async function executePageRequests(
 					deadline,
 					stop,
 					onBusy,
+					beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
 				});
 				accepted();
+				await record.confirm(itemIndex);
 				const json = {
 					...envelope.data,
 					credits_used: envelope.credits_used,

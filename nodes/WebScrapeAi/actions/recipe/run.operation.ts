@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { DispatchRecord } from '../../helpers/dispatchRecord';
 import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
@@ -82,6 +83,12 @@ export async function execute(
 		}
 	}
 
+	const record = new DispatchRecord(this, 'recipe.run', {
+		message: (itemIndex) =>
+			`The run of recipe "${(prepared[itemIndex] as PreparedRun).recipeId}" for this item was already started by an earlier attempt of this execution, so it was not started again`,
+		description:
+			'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
+	});
 	const startedRuns = new Map<number, string>();
 	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
 	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
@@ -110,9 +117,11 @@ export async function execute(
 					deadline,
 					stop,
 					onBusy,
+					beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
 				});
 				accepted();
 				const startedAt = Date.now();
+				await record.confirm(itemIndex);
 				const runId = String(dispatch.data.run_id ?? '');
 				if (runId) startedRuns.set(itemIndex, runId);
 				if (!settings.waitForCompletion || !runId) {

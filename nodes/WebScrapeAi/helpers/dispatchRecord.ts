@@ -1,0 +1,139 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { pause } from '../transport/pause';
+
+/**
+ * Why a record in n8n's database: in queue mode n8n 1.x runs a job again from the execution's start
+ * data, under the same execution ID, when the worker running it dies or is stopped mid-execution
+ * (Bull's stalled-job check), so `execute()` runs again. The API has no idempotency key, so only a
+ * record written before the billed call can tell the second attempt that the first one sent it.
+ *
+ * Why this mechanism: of what n8n gives a node on both release lines, only the deduplication helper
+ * (`helpers.checkProcessedAndRecord`, the `processed_data` table) writes to the database at once.
+ * Static data is saved when the execution ends; custom data with the execution's progress, after a
+ * node completes; data tables are for n8n's own nodes. The helper keeps hashes (membership only) in
+ * one row per workflow and node, rewritten whole on each call without a lock. So: our calls are
+ * serialised per node in this process, a claim is checked again once the call was answered (another
+ * process's write could have dropped it), and the row keeps the newest MAX_ENTRIES claims.
+ */
+const MAX_ENTRIES = 10_000;
+const DEDUP_OPTIONS = { mode: 'entries' as const, maxEntries: MAX_ENTRIES };
+
+export type Claim =
+	/** No earlier attempt of this execution sent this call: send it. */
+	| 'first'
+	/** An earlier attempt of this execution claimed it: it may have been sent; do not send it. */
+	| 'claimed-before'
+	/** n8n cannot record here (no saved workflow, no database helper): best effort, send it. */
+	| 'unrecorded';
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `task` after every earlier call of this node in this process: no lost updates among them. */
+async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
+	const previous = queues.get(key) ?? Promise.resolve();
+	const next = previous.then(task, task);
+	const settled = next.catch(() => undefined);
+	queues.set(key, settled);
+	try {
+		return await next;
+	} finally {
+		if (queues.get(key) === settled) queues.delete(key);
+	}
+}
+
+/** The assertion n8n's helper throws without a workflow ID or an initialised service. */
+function isUnavailable(error: unknown): boolean {
+	return (error as { code?: unknown })?.code === 'ERR_ASSERTION';
+}
+
+/** What an item that an earlier attempt already sent says, in words for the user. */
+export interface RepeatText {
+	message: (itemIndex: number) => string;
+	description: string;
+}
+
+/** The billed calls of one execution's run of this node, recorded in n8n's database. */
+export class DispatchRecord {
+	private readonly prefix: string;
+	private readonly queueKey: string;
+	private readonly available: boolean;
+
+	constructor(
+		private readonly context: IExecuteFunctions,
+		operation: string,
+		private readonly repeatText: RepeatText,
+	) {
+		const workflowId = context.getWorkflow().id;
+		const node = context.getNode();
+		// A node that runs more than once in an execution (a loop) claims per run.
+		const runIndex = (context as unknown as { runIndex?: unknown }).runIndex;
+		this.prefix = `${context.getExecutionId()}:${typeof runIndex === 'number' ? runIndex : 0}:${operation}`;
+		this.queueKey = `${workflowId}:${node.id}`;
+		this.available =
+			!!workflowId &&
+			typeof context.helpers.checkProcessedAndRecord === 'function' &&
+			!!context.getExecutionId();
+	}
+
+	private async record(itemIndex: number): Promise<'new' | 'processed' | 'unrecorded'> {
+		if (!this.available) return 'unrecorded';
+		const value = `${this.prefix}:${itemIndex}`;
+		let lastError: unknown;
+		// Two processes creating the node's row at once: one insert fails; the second try updates.
+		for (let attempt = 0; attempt < 3; attempt++) {
+			try {
+				const outcome = await serialised(
+					this.queueKey,
+					async () =>
+						await this.context.helpers.checkProcessedAndRecord([value], 'node', DEDUP_OPTIONS),
+				);
+				return outcome.processed.length > 0 ? 'processed' : 'new';
+			} catch (error) {
+				if (isUnavailable(error)) return 'unrecorded';
+				lastError = error;
+				await pause(200 * (attempt + 1));
+			}
+		}
+		throw new NodeOperationError(
+			this.context.getNode(),
+			`Could not record the request in n8n's database, so it was not sent [item ${itemIndex}]`,
+			{
+				itemIndex,
+				description:
+					`Nothing was sent for this item, so nothing was billed. The record guards against a second charge when n8n runs an execution again after a worker restart. ${
+						(lastError as Error)?.message ?? ''
+					}`.trim(),
+			},
+		);
+	}
+
+	/** Claims item `itemIndex`'s billed call before it is sent. */
+	async claim(itemIndex: number): Promise<Claim> {
+		const outcome = await this.record(itemIndex);
+		return outcome === 'new' ? 'first' : outcome === 'processed' ? 'claimed-before' : 'unrecorded';
+	}
+
+	/** Claims the item's call, or throws the item's error when an earlier attempt claimed it. */
+	async claimOrThrow(itemIndex: number): Promise<void> {
+		if ((await this.claim(itemIndex)) !== 'claimed-before') return;
+		throw new NodeOperationError(
+			this.context.getNode(),
+			`${this.repeatText.message(itemIndex)} [item ${itemIndex}]`,
+			{ itemIndex, description: this.repeatText.description },
+		);
+	}
+
+	/**
+	 * After the call was answered: writes the claim again if another process's write dropped it, so
+	 * a later restart still finds it. Never fails the item: the call was sent and answered.
+	 */
+	async confirm(itemIndex: number): Promise<void> {
+		try {
+			await this.record(itemIndex);
+		} catch {
+			// The claim was written before the call; this second write only narrows a race.
+		}
+	}
+}
