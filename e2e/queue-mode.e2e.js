@@ -134,6 +134,45 @@ const SLOW_WORKFLOW = {
 	settings: { executionOrder: 'v1' },
 };
 
+/** Webhook (answers at once) → Recipe → Run waiting on a run that takes 150 s. */
+const LONG_WAIT_WORKFLOW = {
+	id: 'wsaiQueueLong001',
+	name: 'queue mode: a waiting run whose worker dies',
+	active: false,
+	nodes: [
+		{
+			parameters: {
+				httpMethod: 'POST',
+				path: 'wsai-queue-long',
+				responseMode: 'onReceived',
+				options: {},
+			},
+			id: 'f0000000-0000-4000-8000-000000000001',
+			name: 'Webhook',
+			type: 'n8n-nodes-base.webhook',
+			typeVersion: 2,
+			position: [0, 0],
+			webhookId: '8d2e3f4a-5b6c-4d7e-8f9a-1b2c3d4e5f60',
+		},
+		{
+			parameters: {
+				resource: 'recipe',
+				operation: 'run',
+				recipeId: 'queueLong001',
+				options: { pollInterval: 1, maxPollInterval: 1 },
+			},
+			id: 'f0000000-0000-4000-8000-000000000002',
+			name: 'Run recipe',
+			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
+			typeVersion: 1,
+			position: [200, 0],
+			credentials: demo.CREDENTIAL_REF,
+		},
+	],
+	connections: { Webhook: { main: [[{ node: 'Run recipe', type: 'main', index: 0 }]] } },
+	settings: { executionOrder: 'v1' },
+};
+
 for (const line of LINES_TO_TEST) {
 	describe(`queue mode, n8n ${n8n.LINES[line].version}`, { timeout: 20 * 60 * 1000 }, () => {
 		let sim;
@@ -172,19 +211,24 @@ for (const line of LINES_TO_TEST) {
 			assert.equal(started.status, 200, JSON.stringify(started.body));
 			return String(started.body.data.executionId);
 		};
-		const ranOnAWorker = (executionId) =>
-			['worker1', 'worker2'].filter((name) =>
+		const workerNames = () =>
+			Object.keys(topology.processes).filter((name) => name.startsWith('worker'));
+		const workerRunning = (executionId) =>
+			workerNames().filter((name) =>
 				new RegExp(`execution[^\\n]{0,40}\\b${executionId}\\b`, 'i').test(topology.output(name)),
-			).length === 1;
+			);
+		const ranOnAWorker = (executionId) => workerRunning(executionId).length === 1;
+		let workersStarted = 2;
 
 		before(async () => {
 			({ sim } = await demo.startSimulator({ runMs: 1500 }));
 			sim.addRecipe('queueRecipe2', { pages: 1, itemsPerPage: 3, durationMs: 1500 });
 			sim.addRecipe('queueSlow001', { pages: 1, itemsPerPage: 1, durationMs: 120000 });
+			sim.addRecipe('queueLong001', { pages: 1, itemsPerPage: 1, durationMs: 150000 });
 			topology = await queue.startTopology(line, {
 				credentials: [demo.credential(sim.baseUrl)],
-				workflows: [...demo.examples(), ACTION_WORKFLOW, SLOW_WORKFLOW],
-				activate: [demo.TRIGGER_WORKFLOW_ID, ACTION_WORKFLOW.id],
+				workflows: [...demo.examples(), ACTION_WORKFLOW, SLOW_WORKFLOW, LONG_WAIT_WORKFLOW],
+				activate: [demo.TRIGGER_WORKFLOW_ID, ACTION_WORKFLOW.id, LONG_WAIT_WORKFLOW.id],
 			});
 			session = await n8n.session(topology.main);
 			key = await n8n.apiKey(session);
@@ -264,6 +308,71 @@ for (const line of LINES_TO_TEST) {
 			);
 			assert.ok(ranOnAWorker(executionId), `execution ${executionId} not found in a worker's log`);
 		});
+
+		for (const signal of ['SIGKILL', 'SIGTERM']) {
+			test(`the worker running a waiting Recipe → Run gets ${signal}: one run started, and the execution says what happened`, async () => {
+				sim.clearLog();
+				const response = await fetch(`${topology.webhookBaseUrls[0]}/webhook/wsai-queue-long`, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: '{}',
+				});
+				assert.equal(response.status, 200, await response.text());
+				// Dispatched and being polled on a worker.
+				await until('polls of the long run', async () => sim.requests('run').length >= 2, 60000);
+				const executions = await executionsOf(LONG_WAIT_WORKFLOW.id);
+				const executionId = String(
+					executions.map((execution) => Number(execution.id)).sort((a, b) => b - a)[0],
+				);
+				const [worker] = await until(
+					`the worker running execution ${executionId}`,
+					async () =>
+						workerRunning(executionId).length === 1 ? workerRunning(executionId) : false,
+					30000,
+				);
+				const signalledAt = Date.now();
+				topology.processes[worker].child.kill(signal);
+				// A replacement keeps two workers, as an orchestrator restarting the pod would.
+				await topology.spawnWorker(`worker${++workersStarted}`);
+				const ended = await until(
+					`execution ${executionId} to end`,
+					async () => {
+						const result = await n8n.publicApi(
+							topology.main,
+							key,
+							'GET',
+							`/executions/${executionId}?includeData=true`,
+						);
+						const status = result.body?.status;
+						return result.status === 200 &&
+							status &&
+							!['running', 'new', 'waiting'].includes(status)
+							? result.body
+							: false;
+					},
+					240000,
+				);
+				const endedAfter = Math.round((Date.now() - signalledAt) / 1000);
+				const dispatches = sim
+					.requests('dispatch')
+					.filter((entry) => entry.id === 'queueLong001' && entry.status === 202);
+				const message = ended.data?.resultData?.error?.message ?? '(no error)';
+				const rerun = /already started by an earlier attempt/.test(message);
+				console.log(
+					`WORKER-DEATH n8n ${n8n.LINES[line].version} ${signal}: runs started ${dispatches.length}; execution ${ended.status} ${endedAfter} s after the signal (${rerun ? 're-run by another worker, which did not dispatch again' : 'not re-run'}): ${message}`,
+				);
+				assert.equal(dispatches.length, 1, 'exactly one run started for the item');
+				assert.equal(ended.status, 'error');
+				if (line === 1) {
+					// 1.x runs the stalled job again from the start: our node must not dispatch again.
+					assert.ok(rerun, message);
+					assert.match(
+						message,
+						/The run of recipe "queueLong001" for this item was already started by an earlier attempt of this execution, so it was not started again \[item 0\]/,
+					);
+				}
+			});
+		}
 
 		test(`trigger on two webhook processes: ${DELIVERIES} distinct deliveries, then every one repeated to the other process and to the same one; and with every delivery routed to one process`, async () => {
 			const headers = { Authorization: demo.WEBHOOK_SECRET };

@@ -164,6 +164,13 @@ async function startTopology(line, setup) {
 			// Binary data cannot live on one process's disk in queue mode.
 			N8N_DEFAULT_BINARY_DATA_MODE: 'database',
 			N8N_LOG_LEVEL: 'debug',
+			// Bull's stalled-job check with shorter timings than n8n's defaults (lock 60 s, check every
+			// 30 s), so that a dead worker's job is noticed within CI's budget; the mechanism is the same.
+			QUEUE_WORKER_LOCK_DURATION: '20000',
+			QUEUE_WORKER_LOCK_RENEW_TIME: '5000',
+			QUEUE_WORKER_STALLED_INTERVAL: '10000',
+			// A stopped worker waits this long for its running jobs before it exits (n8n's default: 30 s).
+			N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
 		};
 		// The package goes into the shared user folder before any process starts.
 		const prepared = await n8n.prepare(line, {
@@ -185,23 +192,25 @@ async function startTopology(line, setup) {
 			started.push({ stop: async () => await instance.stop() });
 			return instance;
 		};
+		const spawnWorker = async (name) => {
+			const port = await n8n.freePort();
+			return await spawnOne(
+				name,
+				['worker', '--concurrency=5'],
+				{
+					QUEUE_HEALTH_CHECK_PORT: String(port),
+					N8N_PORT: String(port),
+					N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+				},
+				`http://127.0.0.1:${port}/healthz`,
+			);
+		};
 		// Main first: it runs the migrations and activates the workflows (webhook_entity rows).
 		const main = await spawnOne('main', ['start'], {}, undefined);
-		const workerPorts = [await n8n.freePort(), await n8n.freePort()];
 		const webhookPorts = [await n8n.freePort(), await n8n.freePort()];
 		await Promise.all([
-			...workerPorts.map((port, index) =>
-				spawnOne(
-					`worker${index + 1}`,
-					['worker', '--concurrency=5'],
-					{
-						QUEUE_HEALTH_CHECK_PORT: String(port),
-						N8N_PORT: String(port),
-						N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
-					},
-					`http://127.0.0.1:${port}/healthz`,
-				),
-			),
+			spawnWorker('worker1'),
+			spawnWorker('worker2'),
 			...webhookPorts.map((port, index) =>
 				spawnOne(
 					`webhook${index + 1}`,
@@ -219,6 +228,8 @@ async function startTopology(line, setup) {
 			webhookBaseUrls: webhookPorts.map((port) => `http://127.0.0.1:${port}`),
 			/** Everything a process printed so far. */
 			output: (name) => logs[name](),
+			/** Starts one more worker under `name` (after one died) and resolves when it is ready. */
+			spawnWorker,
 			stop: stopAll,
 		};
 	} catch (error) {

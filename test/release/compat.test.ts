@@ -29,8 +29,11 @@ const CONTEXT_TYPES = `
 export interface IExecuteFunctions {
 	getNode(): unknown; getNodeParameter(name: string, index: number, fallback?: unknown): unknown;
 	continueOnFail(): boolean; getInputData(): unknown[]; getCredentials(type: string, index?: number): Promise<unknown>;
-	getWorkflowStaticData(type: string): unknown; getWorkflow(): unknown;
-	helpers: { httpRequestWithAuthentication(type: string, options: unknown): Promise<unknown> };
+	getWorkflowStaticData(type: string): unknown; getWorkflow(): unknown; getExecutionId(): string;
+	helpers: {
+		httpRequestWithAuthentication(type: string, options: unknown): Promise<unknown>;
+		checkProcessedAndRecord(items: unknown[], scope: string, options: object): Promise<unknown>;
+	};
 }
 export interface IWebhookFunctions { getResponseObject(): unknown; getBodyData(): unknown; getHeaderData(): unknown }
 `;

@@ -22,21 +22,29 @@ const abortableSleep: AbortableSleep =
  * Waits `ms`, returning early (without throwing) when any of the signals aborts. Uses n8n's own
  * timers, as community nodes must, in slices of at most PAUSE_SLICE_MS, so a wait never depends on
  * the abortable sleep alone: on an n8n whose sleep ignores the signal it still ends within a slice.
+ * Each slice listens through its own controller, removed after it, so a long wait leaves no
+ * listeners behind on the execution's signal (n8n's sleeps do not remove theirs).
  */
 export async function pause(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
 	const active = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-	const combined =
-		active.length === 0 ? undefined : active.length === 1 ? active[0] : AbortSignal.any(active);
 	const until = Date.now() + ms;
 	for (;;) {
 		const left = until - Date.now();
-		if (left <= 0 || combined?.aborted) return;
+		if (left <= 0 || active.some((signal) => signal.aborted)) return;
 		const slice = Math.min(left, PAUSE_SLICE_MS);
+		if (active.length === 0) {
+			await sleep(slice);
+			continue;
+		}
+		const wake = new AbortController();
+		const onAbort = () => wake.abort();
+		for (const signal of active) signal.addEventListener('abort', onAbort, { once: true });
 		try {
-			if (combined) await abortableSleep(slice, combined);
-			else await sleep(slice);
+			await abortableSleep(slice, wake.signal);
 		} catch {
 			// Aborted: the loop returns and the caller checks its signals.
+		} finally {
+			for (const signal of active) signal.removeEventListener('abort', onAbort);
 		}
 	}
 }
