@@ -169,8 +169,6 @@ async function startTopology(line, setup) {
 			QUEUE_WORKER_LOCK_DURATION: '20000',
 			QUEUE_WORKER_LOCK_RENEW_TIME: '5000',
 			QUEUE_WORKER_STALLED_INTERVAL: '10000',
-			// A stopped worker waits this long for its running jobs before it exits (n8n's default: 30 s).
-			N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
 		};
 		// The package goes into the shared user folder before any process starts.
 		const prepared = await n8n.prepare(line, {

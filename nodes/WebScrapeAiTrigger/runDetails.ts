@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { recordInProcessedData } from '../WebScrapeAi/helpers/processedRecord';
 import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/helpers/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
 
@@ -21,12 +22,13 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < deliveries.length; itemIndex++) {
 		const delivery = deliveries[itemIndex].json;
+		const runId = String(delivery.run_id ?? '');
+		const event = String(delivery.event ?? '');
 		if (!(this.getNodeParameter('fetchRunDetails', itemIndex, true) as boolean)) {
+			if (await emittedByAnotherExecution.call(this, runId, event)) continue;
 			output.push({ json: delivery, pairedItem: { item: itemIndex } });
 			continue;
 		}
-		const runId = String(delivery.run_id ?? '');
-		const event = String(delivery.event ?? '');
 		const run = await confirmedRun.call(this, runId, itemIndex);
 		const status = statusOf(run);
 		if (status !== event) {
@@ -35,6 +37,8 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 			);
 			continue;
 		}
+		// Recorded only once the run was read: an execution that failed before is retried whole.
+		if (await emittedByAnotherExecution.call(this, runId, event)) continue;
 		const rows = this.getNodeParameter('output', itemIndex, 'run') === 'items';
 		if (rows && event === 'completed') {
 			const items = runItems(run, itemIndex, false);
@@ -49,6 +53,40 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 		});
 	}
 	return [output];
+}
+
+/**
+ * The second line of defence against a delivery repeated to another webhook process: the webhook's
+ * static-data check can miss a key another process saved at the same moment (n8n saves static data
+ * whole, without a lock), but every execution records the delivery in n8n's database (shared by all
+ * processes) before it emits it, and an execution that finds another execution's record emits
+ * nothing, so the repeat never reaches the next node. A re-run of the same execution (n8n 1.x queue
+ * mode, after a worker died) finds only its own record and emits again. When the record cannot be
+ * written the delivery is emitted: losing it would be worse than the rare repeat.
+ */
+async function emittedByAnotherExecution(
+	this: IExecuteFunctions,
+	runId: string,
+	event: string,
+): Promise<boolean> {
+	if ((this.getNodeParameter('options.dedupe', 0, true) as boolean) === false) return false;
+	const epoch = this.getWorkflowStaticData('node').epoch;
+	const delivery = `delivery:${typeof epoch === 'string' ? epoch : ''}:${runId}:${event}`;
+	const thisExecution = `${delivery}:${this.getExecutionId()}`;
+	try {
+		const outcome = await recordInProcessedData(this, [delivery, thisExecution]);
+		if (outcome === 'unrecorded') return false;
+		if (!outcome.processed.has(delivery) || outcome.processed.has(thisExecution)) return false;
+	} catch (error) {
+		this.logger.warn(
+			`Could not record delivery ${runId}:${event} in n8n's database (${(error as Error).message}); emitting it`,
+		);
+		return false;
+	}
+	this.logger.info(
+		`Delivery ${runId}:${event} was already emitted by another execution of this trigger: nothing emitted`,
+	);
+	return true;
 }
 
 /** The run as webscrape.ai has it, once it has ended; errors say what the user can do. */

@@ -546,15 +546,27 @@ export async function deliver(
 	const started = response.workflowData?.[0];
 	if (!started) return { status, body };
 	// As n8n does next: an execution in "webhook" mode that starts at the trigger with those items.
-	const execution = await executeFrom(
-		setup.workflow,
-		setup.node,
-		started,
-		'webhook',
-		setup.additionalData,
-	);
+	// Each delivery starts an execution of its own (its own execution ID).
+	const execution = await executeFrom(setup.workflow, setup.node, started, 'webhook', {
+		...setup.additionalData,
+		executionId: `test-execution-${++executions}`,
+	});
 	const emitted = execution.outputs[0]?.length ? execution.outputs[0] : undefined;
 	return { status, body, started, execution, emitted };
+}
+
+/**
+ * Runs the execution a delivery starts, with `body` as the trigger's input, without the webhook's
+ * checks: what n8n does when the webhook request let a delivery through.
+ */
+export async function deliverAsExecution(
+	setup: TriggerSetup,
+	body: IDataObject,
+): Promise<ActionRun> {
+	return await executeFrom(setup.workflow, setup.node, [{ json: body }], 'webhook', {
+		...setup.additionalData,
+		executionId: `test-execution-${++executions}`,
+	});
 }
 
 /** Serialises anything the user could see, to search it for secrets. */

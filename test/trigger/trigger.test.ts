@@ -5,7 +5,13 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import { request } from 'undici';
 
 import type { TriggerSetup } from '../harness/engine';
-import { callLifecycle, deliver, setUpTrigger, visible } from '../harness/engine';
+import {
+	callLifecycle,
+	deliver,
+	deliverAsExecution,
+	setUpTrigger,
+	visible,
+} from '../harness/engine';
 import { TEST_KEY, expectNoSecret, sleepMs } from '../helpers';
 import { Simulator } from '../simulator';
 
@@ -231,6 +237,43 @@ describe('WebScrape AI Trigger', () => {
 			staticData: stored([], 'e2'),
 		});
 		expect((await deliver(reset, { body })).emitted).toHaveLength(1);
+	});
+
+	test("second line of defence: a repeat that the webhook's store missed (another process's save dropped its key) starts an execution that emits nothing", async () => {
+		const params = { events: ['completed', 'failed'], fetchRunDetails: true, output: 'run' };
+		const credentials = { apiKey: TEST_KEY, baseUrl };
+		const runId = await finishedRun('hooked1');
+		const stored = { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x1' } };
+		const processA = await setUpTrigger(params, credentials, {
+			workflowId: 'second-line-wf',
+			staticData: stored,
+		});
+		const first = await send(processA, payloadOf(runId));
+		expect(first.emitted).toHaveLength(1);
+		// The webhook-level check cannot see the first delivery: a store without its key, and a process
+		// that never saw it (what this module remembers is cleared for this scope).
+		const processB = await setUpTrigger(params, credentials, {
+			workflowId: 'second-line-wf',
+			staticData: { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x1' } },
+		});
+		const repeat = await send(processB, { ...payloadOf(runId) });
+		expect(repeat.status).toBe(200);
+		// n8n started an execution for it (the webhook let it through, or n8n would not run it) …
+		if (repeat.started) {
+			expect(repeat.execution?.status).toBe('success');
+			// … which emits nothing: the next node does not run.
+			expect(repeat.emitted).toBeUndefined();
+		}
+		// With the webhook's check bypassed entirely, the execution step alone stops it.
+		const again = await deliverAsExecution(processB, payloadOf(runId));
+		expect(again.status).toBe('success');
+		expect(again.outputs[0] ?? []).toHaveLength(0);
+		// A different event of the same run, and the same delivery under a new epoch, still emit.
+		const fresh = await setUpTrigger(params, credentials, {
+			workflowId: 'second-line-wf',
+			staticData: { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x2' } },
+		});
+		expect((await deliverAsExecution(fresh, payloadOf(runId))).outputs[0]).toHaveLength(1);
 	});
 
 	test('activation marks the store with an epoch, once', async () => {

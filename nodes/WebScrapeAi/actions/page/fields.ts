@@ -8,7 +8,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
-import { DispatchRecord } from '../../helpers/dispatchRecord';
+import { DispatchRecord } from '../../helpers/processedRecord';
 import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import { numberOption } from '../../helpers/validation';
 import { apiRequest, isHttpUrl } from '../../transport';

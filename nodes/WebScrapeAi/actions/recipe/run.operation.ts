@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
-import { DispatchRecord } from '../../helpers/dispatchRecord';
+import { DispatchRecord } from '../../helpers/processedRecord';
 import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';

@@ -4,6 +4,9 @@ import { NodeOperationError } from 'n8n-workflow';
 import { pause } from '../transport/pause';
 
 /**
+ * Records in n8n's database that outlive one attempt of an execution: the billed calls of the action
+ * node (DispatchRecord) and the deliveries the trigger emitted (runDetails.ts).
+ *
  * Why a record in n8n's database: in queue mode n8n 1.x runs a job again from the execution's start
  * data, under the same execution ID, when the worker running it dies or is stopped mid-execution
  * (Bull's stalled-job check), so `execute()` runs again. The API has no idempotency key, so only a
@@ -48,6 +51,38 @@ function isUnavailable(error: unknown): boolean {
 	return (error as { code?: unknown })?.code === 'ERR_ASSERTION';
 }
 
+/** n8n's database could not be written after retries. */
+export class RecordError extends Error {}
+
+/**
+ * Records `values` in this node's processed_data row and reports which were there already
+ * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
+ */
+export async function recordInProcessedData(
+	context: IExecuteFunctions,
+	values: string[],
+): Promise<{ processed: Set<string> } | 'unrecorded'> {
+	const workflowId = context.getWorkflow().id;
+	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
+		return 'unrecorded';
+	let lastError: unknown;
+	// Two processes creating the node's row at once: one insert fails; the second try updates.
+	for (let attempt = 0; attempt < 3; attempt++) {
+		try {
+			const outcome = await serialised(
+				`${workflowId}:${context.getNode().id}`,
+				async () => await context.helpers.checkProcessedAndRecord(values, 'node', DEDUP_OPTIONS),
+			);
+			return { processed: new Set(outcome.processed.map(String)) };
+		} catch (error) {
+			if (isUnavailable(error)) return 'unrecorded';
+			lastError = error;
+			await pause(200 * (attempt + 1));
+		}
+	}
+	throw new RecordError((lastError as Error)?.message ?? String(lastError));
+}
+
 /** What an item that an earlier attempt already sent says, in words for the user. */
 export interface RepeatText {
 	message: (itemIndex: number) => string;
@@ -57,62 +92,35 @@ export interface RepeatText {
 /** The billed calls of one execution's run of this node, recorded in n8n's database. */
 export class DispatchRecord {
 	private readonly prefix: string;
-	private readonly queueKey: string;
-	private readonly available: boolean;
 
 	constructor(
 		private readonly context: IExecuteFunctions,
 		operation: string,
 		private readonly repeatText: RepeatText,
 	) {
-		const workflowId = context.getWorkflow().id;
-		const node = context.getNode();
 		// A node that runs more than once in an execution (a loop) claims per run.
 		const runIndex = (context as unknown as { runIndex?: unknown }).runIndex;
 		this.prefix = `${context.getExecutionId()}:${typeof runIndex === 'number' ? runIndex : 0}:${operation}`;
-		this.queueKey = `${workflowId}:${node.id}`;
-		this.available =
-			!!workflowId &&
-			typeof context.helpers.checkProcessedAndRecord === 'function' &&
-			!!context.getExecutionId();
-	}
-
-	private async record(itemIndex: number): Promise<'new' | 'processed' | 'unrecorded'> {
-		if (!this.available) return 'unrecorded';
-		const value = `${this.prefix}:${itemIndex}`;
-		let lastError: unknown;
-		// Two processes creating the node's row at once: one insert fails; the second try updates.
-		for (let attempt = 0; attempt < 3; attempt++) {
-			try {
-				const outcome = await serialised(
-					this.queueKey,
-					async () =>
-						await this.context.helpers.checkProcessedAndRecord([value], 'node', DEDUP_OPTIONS),
-				);
-				return outcome.processed.length > 0 ? 'processed' : 'new';
-			} catch (error) {
-				if (isUnavailable(error)) return 'unrecorded';
-				lastError = error;
-				await pause(200 * (attempt + 1));
-			}
-		}
-		throw new NodeOperationError(
-			this.context.getNode(),
-			`Could not record the request in n8n's database, so it was not sent [item ${itemIndex}]`,
-			{
-				itemIndex,
-				description:
-					`Nothing was sent for this item, so nothing was billed. The record guards against a second charge when n8n runs an execution again after a worker restart. ${
-						(lastError as Error)?.message ?? ''
-					}`.trim(),
-			},
-		);
 	}
 
 	/** Claims item `itemIndex`'s billed call before it is sent. */
 	async claim(itemIndex: number): Promise<Claim> {
-		const outcome = await this.record(itemIndex);
-		return outcome === 'new' ? 'first' : outcome === 'processed' ? 'claimed-before' : 'unrecorded';
+		const value = `${this.prefix}:${itemIndex}`;
+		let outcome;
+		try {
+			outcome = await recordInProcessedData(this.context, [value]);
+		} catch (error) {
+			throw new NodeOperationError(
+				this.context.getNode(),
+				`Could not record the request in n8n's database, so it was not sent [item ${itemIndex}]`,
+				{
+					itemIndex,
+					description: `Nothing was sent for this item, so nothing was billed. The record guards against a second charge when n8n runs an execution again after a worker restart. ${(error as Error).message}`,
+				},
+			);
+		}
+		if (outcome === 'unrecorded') return 'unrecorded';
+		return outcome.processed.has(value) ? 'claimed-before' : 'first';
 	}
 
 	/** Claims the item's call, or throws the item's error when an earlier attempt claimed it. */
@@ -131,7 +139,7 @@ export class DispatchRecord {
 	 */
 	async confirm(itemIndex: number): Promise<void> {
 		try {
-			await this.record(itemIndex);
+			await recordInProcessedData(this.context, [`${this.prefix}:${itemIndex}`]);
 		} catch {
 			// The claim was written before the call; this second write only narrows a race.
 		}
