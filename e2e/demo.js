@@ -12,6 +12,7 @@ const CREDENTIAL_NAME = 'WebScrape AI (local simulator)';
 const CREDENTIAL_REF = { webScrapeAiApi: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME } };
 const WEBHOOK_SECRET = 'Bearer demo-webhook-secret';
 const TRIGGER_WORKFLOW_ID = 'wsaiExTrigger001';
+const MCP_WORKFLOW_ID = 'wsaiExMcpTools01';
 
 function examples() {
 	return fs
@@ -97,6 +98,7 @@ module.exports = {
 	until,
 	waitForTrigger,
 	TRIGGER_WORKFLOW_ID,
+	MCP_WORKFLOW_ID,
 	CREDENTIAL_REF,
 	WEBHOOK_SECRET,
 	TEST_KEY,

@@ -37,10 +37,12 @@ for (const line of LINES_TO_TEST) {
 
 		before(async () => {
 			({ sim, baseUrl: simBaseUrl } = await demo.startSimulator({ runMs: 1500 }));
+			// A run a model should not read whole: 100 pages × 1,000 rows.
+			sim.addRecipe('bigRecipe01', { pages: 100, itemsPerPage: 1000, durationMs: 500 });
 			prepared = await n8n.prepare(line, {
 				credentials: [demo.credential(simBaseUrl)],
 				workflows: demo.examples(),
-				activate: [demo.TRIGGER_WORKFLOW_ID],
+				activate: [demo.TRIGGER_WORKFLOW_ID, demo.MCP_WORKFLOW_ID],
 			});
 			demo.wireWebhooks(sim, prepared.baseUrl);
 			instance = await n8n.start(prepared);
@@ -155,6 +157,111 @@ for (const line of LINES_TO_TEST) {
 			const keys = staticData?.['node:When a run ends']?.deliveries ?? [];
 			for (const run of finished)
 				assert.ok(keys.includes(`${run.id}:completed`), `${run.id} not saved`);
+		});
+
+		test('an MCP client (the official TypeScript SDK) lists and calls the tools through the MCP Server Trigger', async () => {
+			const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+			const {
+				StreamableHTTPClientTransport,
+			} = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+			const client = new Client({ name: 'wsai-e2e', version: '1.0.0' });
+			const url = new URL(`${instance.baseUrl}/mcp/webscrape-ai`);
+			await demo.until('the MCP endpoint', async () => {
+				try {
+					await client.connect(new StreamableHTTPClientTransport(url));
+					return true;
+				} catch {
+					return false;
+				}
+			});
+			try {
+				const { tools } = await client.listTools();
+				const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
+				assert.deepEqual(Object.keys(byName).sort(), [
+					'Extract_data',
+					'Get_a_run',
+					'Run_a_recipe',
+					'Scrape_a_page',
+				]);
+				assert.match(byName.Run_a_recipe.description, /Costs one run/);
+				assert.deepEqual(Object.keys(byName.Run_a_recipe.inputSchema.properties), ['recipeId']);
+				assert.match(byName.Run_a_recipe.inputSchema.properties.recipeId.description, /11 letters/);
+				assert.deepEqual(Object.keys(byName.Extract_data.inputSchema.properties).sort(), [
+					'prompt',
+					'url',
+				]);
+
+				const seenTexts = [];
+				const call = async (name, args) => {
+					const result = await client.callTool({ name, arguments: args });
+					const text = result.content.map((part) => part.text ?? '').join('\n');
+					seenTexts.push(text);
+					return { isError: result.isError === true, text };
+				};
+				const parsed = (text) => JSON.parse(text);
+
+				sim.clearLog();
+				const rows = await call('Run_a_recipe', { recipeId: 'm3Yc2tFvN8q' });
+				assert.equal(rows.isError, false, rows.text);
+				const rowItems = parsed(rows.text);
+				assert.equal(rowItems.length, 12);
+				assert.deepEqual(rowItems[0], {
+					name: 'Product 1-1',
+					price: 10,
+					url: 'https://shop.example/m3Yc2tFvN8q/p1/1',
+				});
+				assert.equal(sim.requests('dispatch').length, 1);
+				// A second call is a second run (no record of an earlier "attempt" applies to tool calls).
+				const again = await call('Run_a_recipe', { recipeId: 'm3Yc2tFvN8q' });
+				assert.equal(again.isError, false, again.text);
+				assert.equal(sim.requests('dispatch').length, 2);
+
+				const done = sim.seedCompletedRun('m3Yc2tFvN8q');
+				const run = await call('Get_a_run', { runId: done.id });
+				assert.equal(parsed(run.text).length, 12);
+
+				const page = await call('Scrape_a_page', { url: 'https://example.com/page/1' });
+				assert.equal(page.isError, false, page.text);
+				assert.ok(parsed(page.text)[0].cleaned);
+				const extracted = await call('Extract_data', {
+					url: 'https://example.com/page/1',
+					prompt: 'the title',
+				});
+				assert.equal(extracted.isError, false, extracted.text);
+				assert.ok(parsed(extracted.text)[0].result);
+
+				// Wrong arguments and failed runs: a short message saying what to change.
+				const malformed = await call('Run_a_recipe', { recipeId: 'not a recipe id!' });
+				assert.equal(malformed.isError, true);
+				assert.match(malformed.text, /Recipe ID/);
+				assert.ok(malformed.text.length < 600, malformed.text);
+				const unknown = await call('Get_a_run', { runId: 'unknownRun1' });
+				assert.equal(unknown.isError, true);
+				assert.match(unknown.text, /not found/);
+				const failed = await call('Run_a_recipe', { recipeId: 'demoFailing1' });
+				assert.equal(failed.isError, true);
+				assert.match(failed.text, /failed: target page did not load within timeout/);
+				for (const text of [malformed.text, unknown.text, failed.text])
+					assert.doesNotMatch(text, /\n\s+at |"stack"|NodeApiError|"envelope"/);
+
+				// A 100,000-row run: 100 rows and a note a model can act on.
+				const big = await call('Run_a_recipe', { recipeId: 'bigRecipe01' });
+				assert.equal(big.isError, false, big.text.slice(0, 500));
+				const bigItems = parsed(big.text);
+				assert.equal(bigItems.length, 101);
+				assert.match(bigItems[100].note, /^Showing the first 100 of 100000 rows of run \w+/);
+				assert.equal(bigItems[100].rows_total, 100000);
+				assert.ok(big.text.length < 20000, `${big.text.length} characters`);
+
+				// The session still works after the errors.
+				assert.equal((await call('Get_a_run', { runId: done.id })).isError, false);
+				for (const text of seenTexts) assert.ok(!text.includes(demo.TEST_KEY), 'key in a result');
+				console.log(
+					`MCP n8n ${n8n.LINES[line].version}: ${tools.length} tools listed; ${seenTexts.length} calls; 100,000-row run returned ${big.text.length} characters; error texts: ${JSON.stringify([malformed.text, unknown.text, failed.text])}`,
+				);
+			} finally {
+				await client.close();
+			}
 		});
 
 		test("the credential test through n8n's own endpoint: valid and invalid key", async () => {

@@ -220,6 +220,11 @@ for (const line of LINES_TO_TEST) {
 				new RegExp(`execution[^\\n]{0,40}\\b${executionId}\\b`, 'i').test(topology.output(name)),
 			);
 		const ranOnAWorker = (executionId) => workerRunning(executionId).length === 1;
+		/** The workers that began running the execution's job (a re-run begins it again). */
+		const startedOn = (executionId) =>
+			workerNames().filter((name) =>
+				new RegExp(`Worker started execution ${executionId} \\(job`).test(topology.output(name)),
+			);
 		let workersStarted = 2;
 
 		before(async () => {
@@ -328,8 +333,7 @@ for (const line of LINES_TO_TEST) {
 				);
 				const [worker] = await until(
 					`the worker running execution ${executionId}`,
-					async () =>
-						workerRunning(executionId).length === 1 ? workerRunning(executionId) : false,
+					async () => (startedOn(executionId).length === 1 ? startedOn(executionId) : false),
 					30000,
 				);
 				const signalledAt = Date.now();
@@ -366,9 +370,7 @@ for (const line of LINES_TO_TEST) {
 				assert.equal(dispatches.length, 1, 'exactly one run started for the item');
 				// n8n ends it as error (job failed, or re-run and failed by our node) or crashed.
 				assert.ok(['error', 'crashed'].includes(ended.status), ended.status);
-				const reruns = workerNames().filter(
-					(name) => name !== worker && workerRunning(executionId).includes(name),
-				);
+				const reruns = startedOn(executionId).filter((name) => name !== worker);
 				if (line === 1 && signal === 'SIGKILL') {
 					// 1.x runs the stalled job again from the start: our node must not dispatch again.
 					assert.ok(rerun, message);
@@ -426,6 +428,30 @@ for (const line of LINES_TO_TEST) {
 				rounds.push({ runs: spread.map((run) => run.id), first, toOther });
 			}
 
+			// The same delivery to both webhook processes at the same moment: both static-data checks
+			// can pass, and the executions' record in n8n's database is what keeps the second out.
+			const together = fresh();
+			const togetherFrom = sim.deliveries.length;
+			for (let offset = 0; offset < together.length; offset += AT_ONCE / 2) {
+				await Promise.all(
+					together.slice(offset, offset + AT_ONCE / 2).flatMap((run) =>
+						[0, 1].map(
+							async (process) =>
+								await sim.deliver(run.id, {
+									url: `${topology.webhookBaseUrls[process]}${triggerPath}`,
+									headers,
+								}),
+						),
+					),
+				);
+			}
+			const togetherRecords = sim.deliveries.slice(togetherFrom);
+			for (const record of togetherRecords)
+				assert.equal(record.status, 200, record.error ?? record.responseBody);
+			const togetherStarted = togetherRecords.filter(
+				(record) => JSON.parse(record.responseBody).started,
+			).length;
+
 			// Every delivery of this trigger routed to one webhook process (the setup the README advises).
 			const routed = fresh();
 			const routedFirst = await deliverRound(routed, () => 0);
@@ -435,6 +461,7 @@ for (const line of LINES_TO_TEST) {
 			const started =
 				rounds.reduce((sum, round) => sum + round.first + round.toOther, 0) +
 				toSame +
+				togetherStarted +
 				routedFirst +
 				routedRepeats;
 			const executions = await until(
@@ -467,7 +494,11 @@ for (const line of LINES_TO_TEST) {
 					`DUPLICATES n8n ${n8n.LINES[line].version} round ${index + 1}/${ROUNDS}: ${DELIVERIES} distinct deliveries spread over 2 webhook processes started ${round.first}; their repeats 2 s later to the other process started ${round.toOther} executions; repeats reaching the next node: ${repeatsReaching(round.runs)}`,
 				);
 			}
-			const allRuns = rounds.flatMap((round) => round.runs);
+			const togetherRuns = together.map((run) => run.id);
+			console.log(
+				`DUPLICATES n8n ${n8n.LINES[line].version}: ${DELIVERIES} deliveries each sent to both webhook processes at the same moment started ${togetherStarted} executions (${togetherStarted - DELIVERIES} past the webhook check); repeats reaching the next node: ${repeatsReaching(togetherRuns)}`,
+			);
+			const allRuns = [...rounds.flatMap((round) => round.runs), ...togetherRuns];
 			const missing = allRuns.filter((runId) => !reachedNext.get(runId));
 			console.log(
 				`DUPLICATES n8n ${n8n.LINES[line].version}: over ${ROUNDS} rounds of ${DELIVERIES}, repeats reaching the next node: ${repeatsReaching(allRuns)}; repeats to the same process started ${toSame}; routed to one process: ${DELIVERIES} distinct started ${routedFirst}, repeats started ${routedRepeats}.`,

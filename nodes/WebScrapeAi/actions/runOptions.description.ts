@@ -85,6 +85,15 @@ const waitingOptions: INodeProperties[] = [
 			'Treat a completed run whose drift (0–1: how much the page changed since the recipe was recorded) is above this as failed, so downstream nodes never get silently wrong rows',
 	},
 	{
+		displayName: 'Row Limit as a Tool',
+		name: 'toolRowLimit',
+		type: 'number',
+		default: 100,
+		typeOptions: { minValue: 0 },
+		description:
+			'When an AI agent or an MCP client calls this node as a tool: the most rows to return, followed by a note with the run ID, the total and how to get the rest (a model reads every row it gets). 0 returns every row. Ignored in ordinary workflows.',
+	},
+	{
 		displayName: 'Include Run Metadata',
 		name: 'includeRunMetadata',
 		type: 'boolean',

@@ -92,6 +92,8 @@ export interface RepeatText {
 /** The billed calls of one execution's run of this node, recorded in n8n's database. */
 export class DispatchRecord {
 	private readonly prefix: string;
+	/** A tool call from an agent or an MCP client may run outside any saved execution. */
+	private readonly recorded: boolean;
 
 	constructor(
 		private readonly context: IExecuteFunctions,
@@ -100,11 +102,14 @@ export class DispatchRecord {
 	) {
 		// A node that runs more than once in an execution (a loop) claims per run.
 		const runIndex = (context as unknown as { runIndex?: unknown }).runIndex;
-		this.prefix = `${context.getExecutionId()}:${typeof runIndex === 'number' ? runIndex : 0}:${operation}`;
+		const executionId = context.getExecutionId();
+		this.recorded = typeof executionId === 'string' && executionId !== '';
+		this.prefix = `${executionId}:${typeof runIndex === 'number' ? runIndex : 0}:${operation}`;
 	}
 
 	/** Claims item `itemIndex`'s billed call before it is sent. */
 	async claim(itemIndex: number): Promise<Claim> {
+		if (!this.recorded) return 'unrecorded';
 		const value = `${this.prefix}:${itemIndex}`;
 		let outcome;
 		try {
@@ -138,6 +143,7 @@ export class DispatchRecord {
 	 * a later restart still finds it. Never fails the item: the call was sent and answered.
 	 */
 	async confirm(itemIndex: number): Promise<void> {
+		if (!this.recorded) return;
 		try {
 			await recordInProcessedData(this.context, [`${this.prefix}:${itemIndex}`]);
 		} catch {

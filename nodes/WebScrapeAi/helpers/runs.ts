@@ -27,9 +27,17 @@ export interface RunSettings {
 	includeRunMetadata: boolean;
 	concurrency: number;
 	checkQuota: boolean;
+	/** Rows returned to a model when the node runs as a tool (0: all; ordinary workflows: 0). */
+	toolRowLimit: number;
+}
+
+/** Whether the node runs as an AI tool (its tool variant: an agent or an MCP client calls it). */
+export function runsAsTool(context: IExecuteFunctions): boolean {
+	return context.getNode().type.endsWith('Tool');
 }
 
 export const DEFAULT_TIMEOUT_S = 960;
+export const DEFAULT_TOOL_ROW_LIMIT = 100;
 
 /** Reads and checks the run parameters of one item; throws naming the item and the field. */
 export function readRunSettings(
@@ -97,6 +105,16 @@ export function readRunSettings(
 			10,
 		),
 		checkQuota: options.checkQuota !== false,
+		toolRowLimit: runsAsTool(this)
+			? numberOption(
+					node,
+					options.toolRowLimit,
+					'Row Limit as a Tool',
+					itemIndex,
+					{ min: 0, integer: true },
+					DEFAULT_TOOL_ROW_LIMIT,
+				)
+			: 0,
 	};
 }
 
@@ -269,5 +287,29 @@ export function shapeEndedRun(
 	}
 	if (settings.output === 'run')
 		return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
-	return runItems(envelope, itemIndex, settings.includeRunMetadata);
+	const rows = runItems(envelope, itemIndex, settings.includeRunMetadata);
+	if (settings.toolRowLimit > 0 && rows.length > settings.toolRowLimit) {
+		return limitedForModel(envelope, rows, settings.toolRowLimit, itemIndex);
+	}
+	return rows;
+}
+
+/**
+ * A model reads every row a tool returns: a large run would fill its context. The first `limit`
+ * rows, then one note that says how many there are and how to get the rest.
+ */
+function limitedForModel(
+	envelope: ApiEnvelope,
+	rows: INodeExecutionData[],
+	limit: number,
+	itemIndex: number,
+): INodeExecutionData[] {
+	const runId = String(envelope.data.id ?? envelope.data.run_id ?? '');
+	const note: IDataObject = {
+		note: `Showing the first ${limit} of ${rows.length} rows of run ${runId}, which completed. All ${rows.length} rows stay at webscrape.ai: a workflow gets them with WebScrape AI → Run → Get (Run ID ${runId}), or the tool's "Row Limit as a Tool" option can be raised. Say so to the user if more rows are needed.`,
+		run_id: runId,
+		rows_returned: limit,
+		rows_total: rows.length,
+	};
+	return [...rows.slice(0, limit), { json: note, pairedItem: { item: itemIndex } }];
 }
