@@ -1,7 +1,7 @@
 'use strict';
 /**
  * `npm start` on both release lines in any order, on one checkout: line 1 (an edit made in its
- * editor), then line 2, then line 1 again; each reaches a ready editor with both nodes and the four
+ * editor), then line 2, then line 1 again; each reaches a ready editor with both nodes and the five
  * examples, and line 1 still has the edit. Runs in a private DEMO_HOME so it never touches yours.
  */
 const assert = require('node:assert/strict');

@@ -125,7 +125,7 @@ async function main() {
 					userFolder,
 					credentials: credentialStale ? [demo.credential(simBaseUrl)] : [],
 					workflows: firstStart ? demo.examples() : [],
-					activate: firstStart ? [demo.TRIGGER_WORKFLOW_ID] : [],
+					activate: firstStart ? [demo.TRIGGER_WORKFLOW_ID, demo.MCP_WORKFLOW_ID] : [],
 					// n8n's usual port when it is free; any free port otherwise.
 					preferredPort: CHECK ? undefined : Number(process.env.N8N_PORT ?? 5678),
 				}),
@@ -213,6 +213,8 @@ async function main() {
   Try: open "WebScrape AI – run a recipe and use its rows" and click Execute workflow.
        "dispatch a batch without waiting" starts 5 runs; "continue when a run ends" (active) receives
        each finished run from the simulator. "handle failed runs" shows the error output.
+  MCP:  "tools for AI agents over MCP" (active) serves the four tools to any MCP client at
+        ${instance.baseUrl}/mcp/webscrape-ai (streamable HTTP; e.g. npx @modelcontextprotocol/inspector).
   Real API: edit the credential, set your wsg_live_ key and Base URL https://api.webscrape.ai/v1.
 
   Ctrl-C stops n8n and the simulator.

@@ -37,6 +37,8 @@ async function dispatchRun(recipeId: string): Promise<string> {
 	const response = await request(`${baseUrl}/smartbrowse/recipes/${recipeId}/run`, {
 		method: 'POST',
 		headers: { 'x-api-key': TEST_KEY },
+		// A fresh connection: a pooled one can meet the simulator's keep-alive close on a busy machine.
+		reset: true,
 	});
 	const body = (await response.body.json()) as { data: { run_id: string } };
 	return body.data.run_id;
