@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { runScript } from './script';
+
 /**
  * `npm run compat:check`: the names the built package takes from n8n at run time, checked against
  * an n8n-workflow. Run here on this tree against the engine tests' n8n-workflow, and against
@@ -13,16 +15,7 @@ const CHECK = path.join(ROOT, 'scripts', 'compat-check.js');
 const ENGINE_WORKFLOW = path.dirname(require.resolve('n8n-workflow/package.json'));
 
 function compatCheck(...targets: string[]): { code: number; output: string } {
-	try {
-		const output = execFileSync(process.execPath, [CHECK, ...targets], {
-			encoding: 'utf8',
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		return { code: 0, output };
-	} catch (error) {
-		const failed = error as { status: number; stdout: string; stderr: string };
-		return { code: failed.status, output: `${failed.stdout}${failed.stderr}` };
-	}
+	return runScript(CHECK, targets);
 }
 
 const CONTEXT_TYPES = `

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { runScript } from './script';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { load } = require('js-yaml') as { load: (text: string) => unknown };
@@ -15,16 +16,7 @@ const CHECK = path.join(ROOT, 'scripts', 'release-check.js');
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 
 function releaseCheck(dir: string, extra: string[] = []): { code: number; output: string } {
-	try {
-		const output = execFileSync(process.execPath, [CHECK, ...extra, dir], {
-			encoding: 'utf8',
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		return { code: 0, output };
-	} catch (error) {
-		const failed = error as { status: number; stdout: string; stderr: string };
-		return { code: failed.status, output: `${failed.stdout}${failed.stderr}` };
-	}
+	return runScript(CHECK, [...extra, dir]);
 }
 
 /** A copy of what `npm pack` reads: manifest, README, LICENSE, CHANGELOG and the built dist/. */
