@@ -1,6 +1,6 @@
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_TIMEOUT_S } from '../helpers/runs';
+import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT } from '../helpers/runs';
 import { optionsCollection } from './options.description';
 
 /** The output choice shared by Recipe → Run and Run → Get. */
@@ -88,7 +88,7 @@ const waitingOptions: INodeProperties[] = [
 		displayName: 'Row Limit as a Tool',
 		name: 'toolRowLimit',
 		type: 'number',
-		default: 100,
+		default: DEFAULT_TOOL_ROW_LIMIT,
 		typeOptions: { minValue: 0 },
 		description:
 			'When an AI agent or an MCP client calls this node as a tool: the most rows to return, followed by a note with the run ID, the total and how to get the rest (a model reads every row it gets). 0 returns every row. Ignored in ordinary workflows.',

@@ -51,9 +51,6 @@ function isUnavailable(error: unknown): boolean {
 	return (error as { code?: unknown })?.code === 'ERR_ASSERTION';
 }
 
-/** n8n's database could not be written after retries. */
-export class RecordError extends Error {}
-
 /**
  * Records `values` in this node's processed_data row and reports which were there already
  * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
@@ -80,7 +77,8 @@ export async function recordInProcessedData(
 			await pause(200 * (attempt + 1));
 		}
 	}
-	throw new RecordError((lastError as Error)?.message ?? String(lastError));
+	// n8n's database could not be written after retries.
+	throw new Error((lastError as Error)?.message ?? String(lastError));
 }
 
 /** What an item that an earlier attempt already sent says, in words for the user. */
