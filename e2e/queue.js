@@ -88,6 +88,24 @@ async function startPostgres(root) {
 	asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'n8n', 'n8n']);
 	return {
 		port,
+		/** Runs one SQL statement on n8n's database; its rows, tab-separated, one per line. */
+		query(sql) {
+			return asPostgres('psql', [
+				'-h',
+				'127.0.0.1',
+				'-p',
+				String(port),
+				'-U',
+				'n8n',
+				'-d',
+				'n8n',
+				'-At',
+				'-F',
+				'\t',
+				'-c',
+				sql,
+			]).trim();
+		},
 		stop() {
 			try {
 				asPostgres('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
@@ -228,6 +246,7 @@ async function startTopology(line, setup) {
 			output: (name) => logs[name](),
 			/** Starts one more worker under `name` (after one died) and resolves when it is ready. */
 			spawnWorker,
+			query: postgres.query,
 			stop: stopAll,
 		};
 	} catch (error) {

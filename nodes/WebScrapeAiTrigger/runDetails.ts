@@ -59,10 +59,11 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
  * The second line of defence against a delivery repeated to another webhook process: the webhook's
  * static-data check can miss a key another process saved at the same moment (n8n saves static data
  * whole, without a lock), but every execution records the delivery in n8n's database (shared by all
- * processes) before it emits it, and an execution that finds another execution's record emits
- * nothing, so the repeat never reaches the next node. A re-run of the same execution (n8n 1.x queue
- * mode, after a worker died) finds only its own record and emits again. When the record cannot be
- * written the delivery is emitted: losing it would be worse than the rare repeat.
+ * processes, written under a lock: rowLock.ts) before it emits it, and an execution that finds
+ * another execution's record emits nothing, so the repeat never reaches the next node. A re-run of
+ * the same execution (n8n 1.x queue mode, after a worker died) finds only its own record and emits
+ * again. When the record cannot be written the delivery is emitted: losing it would be worse than
+ * the rare repeat.
  */
 async function emittedByAnotherExecution(
 	this: IExecuteFunctions,

@@ -114,7 +114,8 @@ test('a workflow never saved (no workflow ID) runs as before: the record is best
 
 test('when n8n cannot write the record (database error), nothing is sent and the item says so', async () => {
 	api.sim.clearLog();
-	processedData.failCalls = 3;
+	// The database keeps failing (the lock's attempts and the record's three tries all fail).
+	processedData.failCalls = 1000;
 	const result = await api.run(run('onceRecipe1'), [{}], {
 		executionId: 'exec-once-6',
 		onError: 'continueErrorOutput',

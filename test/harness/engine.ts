@@ -88,25 +88,48 @@ interface LoadedPackage {
 	credentialTypes: Record<string, ICredentialType>;
 }
 
+type ProcessedRow = { mode: string; data: string[] | string };
+
+/** n8n's DeduplicationError text when a row was saved in another mode. */
+const INCOMPATIBLE_MODE =
+	'Deduplication data was originally saved with an incompatible setting of the ‘Keep Items Where’ parameter. Try ’Clean Database’ operation to reset.';
+
 /**
- * n8n's `processed_data` table as n8n's own database-backed deduplicator keeps it in "entries" mode
- * (packages/cli/src/deduplication/deduplication-helper.ts): per workflow and node (`n:<node id>`),
- * a list of md5 hashes, the oldest dropped past maxEntries, and an assertion without a workflow ID.
- * n8n-core's DataDeduplicationService (real) calls it; the queue-mode e2e uses the real table.
+ * n8n's `processed_data` table as n8n's own database-backed deduplicator keeps it
+ * (packages/cli/src/deduplication/deduplication-helper.ts, the same in 1.123 and 2.41): one row per
+ * workflow and context (`n:<node id>` or '' for the workflow scope), primary key (workflowId,
+ * context); a call reads the row, refuses a row saved in another mode, inserts a missing row (a
+ * duplicate key fails, as the database would) or writes the whole row back. "entries" keeps md5
+ * hashes, the oldest dropped past maxEntries; the "latest" modes keep the largest value. Read and
+ * write are separate steps (`gapMs` apart when set, as a database's round trips are), so concurrent
+ * callers can lose each other's values exactly as with n8n's table; n8n-core's DataDeduplicationService (real) calls it.
  */
 export class ProcessedDataTable implements IDataDeduplicator {
-	readonly rows = new Map<string, string[]>();
+	readonly rows = new Map<string, ProcessedRow>();
 	writes = 0;
 	/** The next this many calls fail as a database error would. */
 	failCalls = 0;
+	/** Time between a call's read and its write (0: a microtask). */
+	gapMs = 0;
 
-	private key(scope: string, contextData: ICheckProcessedContextData): string {
+	key(scope: string, contextData: ICheckProcessedContextData): string {
 		assert.ok(contextData.workflow.id);
 		return `${contextData.workflow.id}|${scope === 'node' ? `n:${contextData.node?.id}` : ''}`;
 	}
 
-	private static hash(value: DeduplicationItemTypes): string {
+	static hash(value: DeduplicationItemTypes): string {
 		return createHash('md5').update(String(value)).digest('base64');
+	}
+
+	private async between(): Promise<void> {
+		if (this.gapMs > 0) await new Promise((resolve) => setTimeout(resolve, this.gapMs));
+		else await Promise.resolve();
+	}
+
+	private static compare(mode: string, a: DeduplicationItemTypes, b: DeduplicationItemTypes) {
+		const value = (item: DeduplicationItemTypes) =>
+			mode === 'latestDate' ? Date.parse(String(item)) : Number(item);
+		return Math.sign(value(a) - value(b));
 	}
 
 	async checkProcessedAndRecord(
@@ -120,20 +143,52 @@ export class ProcessedDataTable implements IDataDeduplicator {
 			this.failCalls--;
 			throw new Error('Connection terminated unexpectedly');
 		}
-		const row = this.rows.get(key) ?? [];
-		const known = new Set(row);
+		const read = this.rows.get(key);
+		const row: ProcessedRow | undefined = read && structuredClone(read);
+		if (row && row.mode !== options.mode) throw new Error(INCOMPATIBLE_MODE);
 		const output: IDeduplicationOutput = { new: [], processed: [] };
-		for (const item of items) {
-			const hash = ProcessedDataTable.hash(item);
-			if (known.has(hash)) output.processed.push(item);
-			else {
-				output.new.push(item);
-				row.push(hash);
-				known.add(hash);
-			}
+		const latest = options.mode !== 'entries';
+		if (!row) {
+			output.new.push(...items);
+			const data = latest
+				? String(
+						items
+							.slice()
+							.sort((a, b) => ProcessedDataTable.compare(options.mode, a, b))
+							.pop(),
+					)
+				: items.map(ProcessedDataTable.hash).slice(-(options.maxEntries ?? Infinity));
+			await this.between();
+			if (this.rows.has(key)) throw new Error('duplicate key value violates unique constraint');
+			this.rows.set(key, { mode: options.mode, data });
+			this.writes++;
+			return output;
 		}
-		if (options.maxEntries) row.splice(0, Math.max(0, row.length - options.maxEntries));
-		this.rows.set(key, row);
+		if (latest) {
+			let largest = row.data as string;
+			for (const item of items) {
+				if (ProcessedDataTable.compare(options.mode, item, row.data as string) === 1) {
+					output.new.push(item);
+					if (ProcessedDataTable.compare(options.mode, item, largest) === 1) largest = String(item);
+				} else output.processed.push(item);
+			}
+			row.data = largest;
+		} else {
+			const data = row.data as string[];
+			const known = new Set(data);
+			for (const item of items) {
+				const hash = ProcessedDataTable.hash(item);
+				if (known.has(hash)) output.processed.push(item);
+				else {
+					output.new.push(item);
+					data.push(hash);
+				}
+			}
+			if (options.maxEntries) data.splice(0, Math.max(0, data.length - options.maxEntries));
+		}
+		await this.between();
+		// An update: no row (deleted meanwhile) means nothing is written.
+		if (this.rows.has(key)) this.rows.set(key, row);
 		this.writes++;
 		return output;
 	}
@@ -143,10 +198,11 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		scope: 'node' | 'workflow',
 		contextData: ICheckProcessedContextData,
 	): Promise<void> {
-		const row = this.rows.get(this.key(scope, contextData)) ?? [];
+		const data = this.rows.get(this.key(scope, contextData))?.data;
+		if (!Array.isArray(data)) return;
 		for (const item of items) {
-			const index = row.indexOf(ProcessedDataTable.hash(item));
-			if (index >= 0) row.splice(index, 1);
+			const index = data.indexOf(ProcessedDataTable.hash(item));
+			if (index >= 0) data.splice(index, 1);
 		}
 	}
 
@@ -161,7 +217,8 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		scope: 'node' | 'workflow',
 		contextData: ICheckProcessedContextData,
 	): Promise<number> {
-		return this.rows.get(this.key(scope, contextData))?.length ?? 0;
+		const data = this.rows.get(this.key(scope, contextData))?.data;
+		return Array.isArray(data) ? data.length : 0;
 	}
 }
 
@@ -192,6 +249,31 @@ export async function loadPackage(): Promise<LoadedPackage> {
 		return { nodeTypes, credentialTypes };
 	})();
 	return await loaded;
+}
+
+/**
+ * The package as a second n8n process has it: the built node classes loaded again in a module
+ * registry of their own, so module state (the per-process serialisation of processed_data calls, the
+ * dedupe memory) is not shared with the first load. n8n-core and the processed_data table are.
+ */
+export async function loadPackageAsAnotherProcess(): Promise<INodeTypes> {
+	await loadPackage();
+	let nodeTypes: INodeTypes | undefined;
+	await jest.isolateModulesAsync(async () => {
+		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
+		await loader.loadAll();
+		const byType: Record<string, INodeType | IVersionedNodeType> = {};
+		for (const [name, data] of Object.entries(loader.nodeTypes)) {
+			byType[`${PACKAGE_NAME}.${name}`] = data.type;
+		}
+		nodeTypes = {
+			getByName: (type) => byType[type],
+			getByNameAndVersion: (type, version) =>
+				NodeHelpers.getVersionedNodeType(byType[type], version),
+			getKnownTypes: () => ({}),
+		};
+	});
+	return nodeTypes!;
 }
 
 /** Resolves a credential's generic `authenticate` block with n8n's expression engine. */
@@ -412,14 +494,17 @@ let triggerWorkflows = 0;
 /**
  * One active trigger workflow; static data persists across deliveries on the same setup. Two setups
  * with the same `workflowId` and `staticData` stand for two requests that n8n handles at once, each
- * with the static data it loaded from the database.
+ * with the static data it loaded from the database; `nodeTypes` from loadPackageAsAnotherProcess
+ * puts a setup in another process.
  */
 export async function setUpTrigger(
 	parameters: IDataObject,
 	credentials: CredentialData,
-	options: { workflowId?: string; staticData?: IDataObject } = {},
+	options: { workflowId?: string; staticData?: IDataObject; nodeTypes?: INodeTypes } = {},
 ): Promise<TriggerSetup> {
-	const { nodeTypes, credentialTypes } = await loadPackage();
+	const loaded = await loadPackage();
+	const { credentialTypes } = loaded;
+	const nodeTypes = options.nodeTypes ?? loaded.nodeTypes;
 	const node: INode = {
 		id: 'trigger-node',
 		name: 'WebScrape AI Trigger',

@@ -2,6 +2,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { pause } from '../transport/pause';
+import { isUnavailable, withProcessedDataLock } from './rowLock';
 
 /**
  * Records in n8n's database that outlive one attempt of an execution: the billed calls of the action
@@ -17,8 +18,9 @@ import { pause } from '../transport/pause';
  * Static data is saved when the execution ends; custom data with the execution's progress, after a
  * node completes; data tables are for n8n's own nodes. The helper keeps hashes (membership only) in
  * one row per workflow and node, rewritten whole on each call without a lock. So: our calls are
- * serialised per node in this process, a claim is checked again once the call was answered (another
- * process's write could have dropped it), and the row keeps the newest MAX_ENTRIES claims.
+ * serialised per node in this process and, across processes, by a lock row (rowLock.ts); a claim is
+ * written again once the call was answered (in case it was written without the lock), and the row
+ * keeps the newest MAX_ENTRIES claims.
  */
 const MAX_ENTRIES = 10_000;
 const DEDUP_OPTIONS = { mode: 'entries' as const, maxEntries: MAX_ENTRIES };
@@ -46,11 +48,6 @@ async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 	}
 }
 
-/** The assertion n8n's helper throws without a workflow ID or an initialised service. */
-function isUnavailable(error: unknown): boolean {
-	return (error as { code?: unknown })?.code === 'ERR_ASSERTION';
-}
-
 /**
  * Records `values` in this node's processed_data row and reports which were there already
  * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
@@ -68,7 +65,12 @@ export async function recordInProcessedData(
 		try {
 			const outcome = await serialised(
 				`${workflowId}:${context.getNode().id}`,
-				async () => await context.helpers.checkProcessedAndRecord(values, 'node', DEDUP_OPTIONS),
+				async () =>
+					await withProcessedDataLock(
+						context,
+						async () =>
+							await context.helpers.checkProcessedAndRecord(values, 'node', DEDUP_OPTIONS),
+					),
 			);
 			return { processed: new Set(outcome.processed.map(String)) };
 		} catch (error) {
