@@ -26,6 +26,7 @@ export interface IExecuteFunctions {
 	helpers: {
 		httpRequestWithAuthentication(type: string, options: unknown): Promise<unknown>;
 		checkProcessedAndRecord(items: unknown[], scope: string, options: object): Promise<unknown>;
+		clearAllProcessedItems(scope: string, options: object): Promise<void>;
 	};
 }
 export interface IWebhookFunctions { getResponseObject(): unknown; getBodyData(): unknown; getHeaderData(): unknown }
