@@ -514,11 +514,15 @@ for (const line of LINES_TO_TEST) {
 			// one process at a time); no lock row is left once every execution has finished.
 			const pastWebhook =
 				rounds.reduce((sum, round) => sum + round.toOther, 0) + (togetherStarted - DELIVERIES);
-			const lockRowsLeft = Number(
-				topology.query(
-					`SELECT count(*) FROM processed_data WHERE "workflowId" = '${demo.TRIGGER_WORKFLOW_ID}' AND context = ''`,
-				),
-			);
+			const rowsOf = (context) =>
+				Number(
+					topology.query(
+						`SELECT count(*) FROM processed_data WHERE "workflowId" = '${demo.TRIGGER_WORKFLOW_ID}' AND context ${context}`,
+					),
+				);
+			// The trigger's own record (context n:<node id>) is there; the lock row is not.
+			assert.equal(rowsOf("LIKE 'n:%'"), 1, "the trigger's record in processed_data");
+			const lockRowsLeft = rowsOf("= ''");
 			console.log(
 				`DUPLICATES n8n ${n8n.LINES[line].version}: ${pastWebhook} repeats got past the webhook check; ${repeatsReaching(allRuns)} reached the next node; lock rows left in processed_data: ${lockRowsLeft}`,
 			);

@@ -18,9 +18,9 @@ import { isUnavailable, withProcessedDataLock } from './rowLock';
  * Static data is saved when the execution ends; custom data with the execution's progress, after a
  * node completes; data tables are for n8n's own nodes. The helper keeps hashes (membership only) in
  * one row per workflow and node, rewritten whole on each call without a lock. So: our calls are
- * serialised per node in this process and, across processes, by a lock row (rowLock.ts); a claim is
- * written again once the call was answered (in case it was written without the lock), and the row
- * keeps the newest MAX_ENTRIES claims.
+ * serialised per node in this process and, across processes, by a lock row (rowLock.ts); a claim
+ * written without the lock is written again once the call was answered, and the row keeps the newest
+ * MAX_ENTRIES claims.
  */
 const MAX_ENTRIES = 10_000;
 const DEDUP_OPTIONS = { mode: 'entries' as const, maxEntries: MAX_ENTRIES };
@@ -48,6 +48,12 @@ async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 	}
 }
 
+/** Which values were there already, and whether they were written under the lock row. */
+export interface Recorded {
+	processed: Set<string>;
+	locked: boolean;
+}
+
 /**
  * Records `values` in this node's processed_data row and reports which were there already
  * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
@@ -55,7 +61,7 @@ async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 export async function recordInProcessedData(
 	context: IExecuteFunctions,
 	values: string[],
-): Promise<{ processed: Set<string> } | 'unrecorded'> {
+): Promise<Recorded | 'unrecorded'> {
 	const workflowId = context.getWorkflow().id;
 	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
 		return 'unrecorded';
@@ -63,16 +69,18 @@ export async function recordInProcessedData(
 	// Two processes creating the node's row at once: one insert fails; the second try updates.
 	for (let attempt = 0; attempt < 3; attempt++) {
 		try {
-			const outcome = await serialised(
+			return await serialised(
 				`${workflowId}:${context.getNode().id}`,
 				async () =>
-					await withProcessedDataLock(
-						context,
-						async () =>
-							await context.helpers.checkProcessedAndRecord(values, 'node', DEDUP_OPTIONS),
-					),
+					await withProcessedDataLock(context, async (locked) => {
+						const outcome = await context.helpers.checkProcessedAndRecord(
+							values,
+							'node',
+							DEDUP_OPTIONS,
+						);
+						return { processed: new Set(outcome.processed.map(String)), locked };
+					}),
 			);
-			return { processed: new Set(outcome.processed.map(String)) };
 		} catch (error) {
 			if (isUnavailable(error)) return 'unrecorded';
 			lastError = error;
@@ -94,6 +102,8 @@ export class DispatchRecord {
 	private readonly prefix: string;
 	/** A tool call from an agent or an MCP client may run outside any saved execution. */
 	private readonly recorded: boolean;
+	/** Items whose claim was written under the lock row: no other write can have dropped it. */
+	private readonly lockedClaims = new Set<number>();
 
 	constructor(
 		private readonly context: IExecuteFunctions,
@@ -125,6 +135,7 @@ export class DispatchRecord {
 			);
 		}
 		if (outcome === 'unrecorded') return 'unrecorded';
+		if (outcome.locked) this.lockedClaims.add(itemIndex);
 		return outcome.processed.has(value) ? 'claimed-before' : 'first';
 	}
 
@@ -139,11 +150,12 @@ export class DispatchRecord {
 	}
 
 	/**
-	 * After the call was answered: writes the claim again if another process's write dropped it, so
-	 * a later restart still finds it. Never fails the item: the call was sent and answered.
+	 * After the call was answered: a claim written without the lock row is written again, in case
+	 * another process's write dropped it, so a later restart still finds it. Never fails the item:
+	 * the call was sent and answered.
 	 */
 	async confirm(itemIndex: number): Promise<void> {
-		if (!this.recorded) return;
+		if (!this.recorded || this.lockedClaims.has(itemIndex)) return;
 		try {
 			await recordInProcessedData(this.context, [`${this.prefix}:${itemIndex}`]);
 		} catch {

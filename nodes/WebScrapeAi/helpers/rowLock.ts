@@ -74,16 +74,16 @@ async function release(context: IExecuteFunctions): Promise<void> {
 }
 
 /**
- * Runs `task` while holding this workflow's lock row. Runs it without the lock (the caller's record
- * is then best effort, as it was before the lock) when the row belongs to another node, the
+ * Runs `task` while holding this workflow's lock row (`locked` true). Runs it without the lock (the
+ * caller's record is then best effort, as it was before the lock) when the row belongs to another node, the
  * database keeps failing, the wait passes GIVE_UP_AFTER_MS or the execution is cancelled.
  */
 export async function withProcessedDataLock<T>(
 	context: IExecuteFunctions,
-	task: () => Promise<T>,
+	task: (locked: boolean) => Promise<T>,
 ): Promise<T> {
 	const workflowId = String(context.getWorkflow().id);
-	if ((noLockUntil.get(workflowId) ?? 0) > Date.now()) return await task();
+	if ((noLockUntil.get(workflowId) ?? 0) > Date.now()) return await task(false);
 	const signal = cancelSignalOf(context);
 	const started = Date.now();
 	let checkedStale = false;
@@ -93,12 +93,12 @@ export async function withProcessedDataLock<T>(
 		const outcome = await attempt(context, LOCK_DATE);
 		if (outcome === 'acquired') {
 			try {
-				return await task();
+				return await task(true);
 			} finally {
 				await release(context);
 			}
 		}
-		if (outcome === 'unavailable') return await task();
+		if (outcome === 'unavailable') return await task(false);
 		const waited = Date.now() - started;
 		failures = outcome === 'failed' ? failures + 1 : 0;
 		if (outcome === 'foreign' || waited >= GIVE_UP_AFTER_MS) {
@@ -108,9 +108,9 @@ export async function withProcessedDataLock<T>(
 					? "This workflow's workflow-scope processed_data row belongs to another node: recording without the lock"
 					: `This workflow's processed_data lock stayed taken for ${waited} ms: recording without it`,
 			);
-			return await task();
+			return await task(false);
 		}
-		if (failures >= 5 || signal?.aborted) return await task();
+		if (failures >= 5 || signal?.aborted) return await task(false);
 		if (outcome === 'held' && !checkedStale && waited >= STALE_AFTER_MS) {
 			checkedStale = true;
 			if ((await attempt(context, probeDate())) === 'acquired') {
