@@ -251,31 +251,6 @@ export async function loadPackage(): Promise<LoadedPackage> {
 	return await loaded;
 }
 
-/**
- * The package as a second n8n process has it: the built node classes loaded again in a module
- * registry of their own, so module state (the per-process serialisation of processed_data calls, the
- * dedupe memory) is not shared with the first load. n8n-core and the processed_data table are.
- */
-export async function loadPackageAsAnotherProcess(): Promise<INodeTypes> {
-	await loadPackage();
-	let nodeTypes: INodeTypes | undefined;
-	await jest.isolateModulesAsync(async () => {
-		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
-		await loader.loadAll();
-		const byType: Record<string, INodeType | IVersionedNodeType> = {};
-		for (const [name, data] of Object.entries(loader.nodeTypes)) {
-			byType[`${PACKAGE_NAME}.${name}`] = data.type;
-		}
-		nodeTypes = {
-			getByName: (type) => byType[type],
-			getByNameAndVersion: (type, version) =>
-				NodeHelpers.getVersionedNodeType(byType[type], version),
-			getKnownTypes: () => ({}),
-		};
-	});
-	return nodeTypes!;
-}
-
 /** Resolves a credential's generic `authenticate` block with n8n's expression engine. */
 export class TestCredentialsHelper extends ICredentialsHelper {
 	constructor(

@@ -1,12 +1,8 @@
 import type { INodeTypes } from 'n8n-workflow';
 
 import type { TriggerSetup } from '../harness/engine';
-import {
-	deliverAsExecution,
-	loadPackageAsAnotherProcess,
-	processedData,
-	setUpTrigger,
-} from '../harness/engine';
+import { loadPackageAsAnotherProcess } from '../another-process';
+import { deliverAsExecution, processedData, setUpTrigger } from '../harness/engine';
 import { TEST_KEY } from '../helpers';
 import { Simulator } from '../simulator';
 
