@@ -144,7 +144,11 @@ export class ProcessedDataTable implements IDataDeduplicator {
 			throw new Error('Connection terminated unexpectedly');
 		}
 		const read = this.rows.get(key);
-		const row: ProcessedRow | undefined = read && structuredClone(read);
+		// What the database hands back: a copy, which this call changes and writes back whole.
+		const row: ProcessedRow | undefined = read && {
+			mode: read.mode,
+			data: Array.isArray(read.data) ? read.data.slice() : read.data,
+		};
 		if (row && row.mode !== options.mode) throw new Error(INCOMPATIBLE_MODE);
 		const output: IDeduplicationOutput = { new: [], processed: [] };
 		const latest = options.mode !== 'entries';
