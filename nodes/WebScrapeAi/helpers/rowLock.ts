@@ -75,8 +75,8 @@ async function release(context: IExecuteFunctions): Promise<void> {
 
 /**
  * Runs `task` while holding this workflow's lock row (`locked` true). Runs it without the lock (the
- * caller's record is then best effort, as it was before the lock) when the row belongs to another node, the
- * database keeps failing, the wait passes GIVE_UP_AFTER_MS or the execution is cancelled.
+ * caller's record is then best effort, as it was before the lock) when the row belongs to another
+ * node, the database keeps failing, the wait passes GIVE_UP_AFTER_MS or the execution is cancelled.
  */
 export async function withProcessedDataLock<T>(
 	context: IExecuteFunctions,
