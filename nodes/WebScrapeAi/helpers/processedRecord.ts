@@ -5,7 +5,7 @@ import { pause } from '../transport/pause';
 import { isUnavailable, withProcessedDataLock } from './rowLock';
 
 /**
- * Records in n8n's database that outlive one attempt of an execution: the billed calls of the action
+ * Records in n8n's database that outlive an attempt of an execution: the billed calls of the action
  * node (DispatchRecord) and the deliveries the trigger emitted (runDetails.ts).
  *
  * Why a record in n8n's database: in queue mode n8n 1.x runs a job again from the execution's start
@@ -19,7 +19,7 @@ import { isUnavailable, withProcessedDataLock } from './rowLock';
  * node completes; data tables are for n8n's own nodes. The helper keeps hashes (membership only) in
  * one row per workflow and node, rewritten whole on each call without a lock. So: our calls are
  * serialised per node in this process and, across processes, by a lock row (rowLock.ts); a claim
- * written without the lock is written again once the call was answered, and the row keeps the newest
+ * written without the lock is written again once the call was answered; the row keeps the newest
  * MAX_ENTRIES claims.
  */
 const MAX_ENTRIES = 10_000;
@@ -35,7 +35,7 @@ export type Claim =
 
 const queues = new Map<string, Promise<unknown>>();
 
-/** Runs `task` after every earlier call of this node in this process: no lost updates among them. */
+/** Runs `task` after each earlier call of this node in this process: no lost updates among them. */
 async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 	const previous = queues.get(key) ?? Promise.resolve();
 	const next = previous.then(task, task);

@@ -4,7 +4,7 @@ import { cancelSignalOf } from '../transport';
 import { pause } from '../transport/pause';
 
 /**
- * A lock, shared by every n8n process, around each read-and-write of our nodes' processed_data rows.
+ * A lock shared by all n8n processes around each read-and-write of our nodes' processed_data rows.
  *
  * n8n's deduplication helper reads a row and writes it back whole with no lock, so two processes
  * recording at the same moment can each drop the other's value. The one atomic step it has: a row
@@ -18,13 +18,13 @@ import { pause } from '../transport/pause';
  * items (n8n then refuses our mode before writing anything) or real dates (which our dates never
  * pass); this helper then records without the lock, as before it (best effort), and changes nothing
  * there. A holder whose process died leaves the row behind: a waiter that has waited STALE_AFTER_MS
- * checks that the row is a lock (a later date before the year 1100 is still new to it) and deletes it.
+ * checks that the row is a lock (a later date before the year 1100 is still new to it), deletes it.
  */
 const LOCK_MODE = { mode: 'latestDate' as const };
 /** What every attempt records: new only to the process that creates the row (holds the lock). */
 const LOCK_DATE = '1000-01-01T00:00:00.000Z';
 const LOCK_DATE_MS = Date.parse(LOCK_DATE);
-/** A holder keeps the lock for one read-and-write of a row (milliseconds); this is far beyond it. */
+/** A holder keeps the lock for one read-and-write of a row (milliseconds): this is far past that. */
 export const STALE_AFTER_MS = 5_000;
 /** A row that stays longer is another node's (or cannot be removed): record without the lock. */
 const GIVE_UP_AFTER_MS = 15_000;
