@@ -24,7 +24,7 @@ const LOCK_MODE = { mode: 'latestDate' as const };
 /** What every attempt records: new only to the process that creates the row (holds the lock). */
 const LOCK_DATE = '1000-01-01T00:00:00.000Z';
 const LOCK_DATE_MS = Date.parse(LOCK_DATE);
-/** A holder keeps the lock for one read-and-write of a row (milliseconds): this is far past that. */
+/** A holder keeps the lock for one read-and-write (milliseconds): this is far past that. */
 export const STALE_AFTER_MS = 5_000;
 /** A row that stays longer is another node's (or cannot be removed): record without the lock. */
 const GIVE_UP_AFTER_MS = 15_000;
