@@ -40,6 +40,16 @@ export function isUnavailable(error: unknown): boolean {
 	return (error as { code?: unknown })?.code === 'ERR_ASSERTION';
 }
 
+/**
+ * The database refused a second row with the same key (Postgres, SQLite, MySQL/MariaDB wording):
+ * another process created the lock row between this one's read and its insert, so holds the lock.
+ */
+function isDuplicateKey(error: unknown): boolean {
+	return /duplicate key|duplicate entry|unique constraint|SQLITE_CONSTRAINT/i.test(
+		(error as Error)?.message ?? '',
+	);
+}
+
 function isForeignMode(error: unknown): boolean {
 	// n8n's DeduplicationError when the row was saved in another mode (by another node).
 	return /incompatible setting/i.test((error as Error)?.message ?? '');
@@ -51,7 +61,7 @@ async function attempt(context: IExecuteFunctions, value: string): Promise<Attem
 		return outcome.new.map(String).includes(value) ? 'acquired' : 'held';
 	} catch (error) {
 		if (isUnavailable(error)) return 'unavailable';
-		// Mostly: another process created the row between this one's read and insert, so holds it.
+		if (isDuplicateKey(error)) return 'held';
 		return isForeignMode(error) ? 'foreign' : 'failed';
 	}
 }
