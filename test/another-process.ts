@@ -1,8 +1,6 @@
-import type { INodeType, INodeTypes, IVersionedNodeType } from 'n8n-workflow';
-import { NodeHelpers } from 'n8n-workflow';
-import { PackageDirectoryLoader } from 'n8n-core';
+import type { INodeTypes } from 'n8n-workflow';
 
-import { loadPackage, PACKAGE_NAME, PACKAGE_ROOT } from './harness/engine';
+import { loadNodeTypes, loadPackage } from './harness/engine';
 
 /**
  * Jest only (it uses jest's module registry), so it lives outside test/harness/, which the benchmarks
@@ -16,18 +14,7 @@ export async function loadPackageAsAnotherProcess(): Promise<INodeTypes> {
 	await loadPackage();
 	let nodeTypes: INodeTypes | undefined;
 	await jest.isolateModulesAsync(async () => {
-		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
-		await loader.loadAll();
-		const byType: Record<string, INodeType | IVersionedNodeType> = {};
-		for (const [name, data] of Object.entries(loader.nodeTypes)) {
-			byType[`${PACKAGE_NAME}.${name}`] = data.type;
-		}
-		nodeTypes = {
-			getByName: (type) => byType[type],
-			getByNameAndVersion: (type, version) =>
-				NodeHelpers.getVersionedNodeType(byType[type], version),
-			getKnownTypes: () => ({}),
-		};
+		nodeTypes = await loadNodeTypes();
 	});
 	return nodeTypes!;
 }

@@ -230,26 +230,32 @@ export const processedData = new ProcessedDataTable();
 
 let loaded: Promise<LoadedPackage> | undefined;
 
+/** Reads dist/ through package.json's `n8n` section; the node types it loaded, as n8n names them. */
+export async function loadNodeTypes(
+	loader = new PackageDirectoryLoader(PACKAGE_ROOT),
+): Promise<INodeTypes> {
+	await loader.loadAll();
+	const byType: Record<string, INodeType | IVersionedNodeType> = {};
+	for (const [name, data] of Object.entries(loader.nodeTypes)) {
+		byType[`${PACKAGE_NAME}.${name}`] = data.type;
+	}
+	return {
+		getByName: (type) => byType[type],
+		getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(byType[type], version),
+		getKnownTypes: () => ({}),
+	};
+}
+
 /** Loads dist/ through package.json's `n8n` section, as n8n's community-package loader does. */
 export async function loadPackage(): Promise<LoadedPackage> {
 	loaded ??= (async () => {
 		await DataDeduplicationService.init(processedData);
 		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
-		await loader.loadAll();
-		const byType: Record<string, INodeType | IVersionedNodeType> = {};
-		for (const [name, data] of Object.entries(loader.nodeTypes)) {
-			byType[`${PACKAGE_NAME}.${name}`] = data.type;
-		}
+		const nodeTypes = await loadNodeTypes(loader);
 		const credentialTypes: Record<string, ICredentialType> = {};
 		for (const [name, data] of Object.entries(loader.credentialTypes)) {
 			credentialTypes[name] = data.type;
 		}
-		const nodeTypes: INodeTypes = {
-			getByName: (type) => byType[type],
-			getByNameAndVersion: (type, version) =>
-				NodeHelpers.getVersionedNodeType(byType[type], version),
-			getKnownTypes: () => ({}),
-		};
 		return { nodeTypes, credentialTypes };
 	})();
 	return await loaded;

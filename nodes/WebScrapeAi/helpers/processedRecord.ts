@@ -66,7 +66,8 @@ export async function recordInProcessedData(
 	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
 		return 'unrecorded';
 	let lastError: unknown;
-	// Two processes creating the node's row at once: one insert fails; the second try updates.
+	// A database error, or (when recording without the lock) two processes creating the node's row
+	// at once, where one insert fails and the next try updates: tried again.
 	for (let attempt = 0; attempt < 3; attempt++) {
 		try {
 			return await serialised(
