@@ -41,6 +41,21 @@ describe('Recipe → Run', () => {
 		]);
 	});
 
+	test('in an ordinary workflow the node waits for its Timeout: the tool-only Tool Wait is ignored', async () => {
+		const started = Date.now();
+		const { outputs, error } = await api.run({
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: 'm3Yc2tFvN8q',
+			options: { ...FAST, toolWait: 0.2 },
+		});
+		expect(error).toBeUndefined();
+		expect(outputs[0]).toHaveLength(12);
+		expect(jsonOf(outputs[0]).some((row) => 'note' in row)).toBe(false);
+		// The run takes 1 s in the simulator, five times the Tool Wait.
+		expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+	});
+
 	test('output "run" gives the run object with credits_remaining', async () => {
 		const { outputs } = await api.run({
 			resource: 'recipe',

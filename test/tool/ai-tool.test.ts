@@ -25,7 +25,7 @@ import {
 } from 'n8n-workflow';
 
 import { additionalDataFor, loadPackage } from '../harness/engine';
-import { TEST_KEY, expectNoSecret, useSimulator } from '../helpers';
+import { FAST, TEST_KEY, expectNoSecret, sleepMs, useSimulator } from '../helpers';
 
 const api = useSimulator();
 
@@ -228,4 +228,122 @@ describe('the action node as an AI-agent tool', () => {
 	test('the API key appears in no output, error or log line', () => {
 		expectNoSecret(api.seen);
 	});
+});
+
+/** The tool's answer to the agent: what the model reads. */
+function answerOf(run: IRun): IDataObject[] {
+	expect(run.data.resultData.error).toBeUndefined();
+	return (run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any).answer;
+}
+
+const runAsTool = (recipeId: string, options: IDataObject) =>
+	runAgentWithTool(
+		{
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: "={{ $fromAI('recipeId', 'The webscrape.ai recipe to run', 'string') }}",
+			options,
+		},
+		{ recipeId },
+	);
+
+const getAsTool = (runId: string, options: IDataObject) =>
+	runAgentWithTool(
+		{
+			resource: 'run',
+			operation: 'get',
+			runId: "={{ $fromAI('runId', 'The run to read', 'string') }}",
+			options,
+		},
+		{ runId },
+	);
+
+const dispatchesOf = (recipeId: string) =>
+	api.sim.requests('dispatch').filter((entry) => entry.path.includes(`/recipes/${recipeId}/`));
+
+describe('a long run as a tool: bounded waits, a note, no second paid run', () => {
+	const TOOL_WAIT = { ...FAST, toolWait: 1 };
+	beforeAll(() => {
+		api.sim.addRecipe('toolLong001', { durationMs: 4000, pages: 1, itemsPerPage: 3 });
+		api.sim.addRecipe('toolLong002', { durationMs: 3000, pages: 1, itemsPerPage: 2 });
+	});
+
+	test('Recipe → Run answers after the Tool Wait with the run ID, its status and the note; a repeat names that run; Run → Get returns the rows once it ends; the next call starts a new run', async () => {
+		let started = Date.now();
+		const first = answerOf(await runAsTool('toolLong001', TOOL_WAIT));
+		const firstMs = Date.now() - started;
+		expect(firstMs).toBeGreaterThanOrEqual(900);
+		expect(firstMs).toBeLessThan(2500);
+		expect(first).toHaveLength(1);
+		const runId = first[0].run_id as string;
+		expect(runId).toMatch(/^\w+$/);
+		expect(first[0].status).toBe('running');
+		expect(first[0].note).toBe(
+			`Run ${runId} is still running at webscrape.ai after 1 s of waiting. It goes on by itself and costs nothing more to wait for; a run can take up to 15 minutes. To get its rows, call the tool that gets a webscrape.ai run (WebScrape AI → Run → Get) with run ID ${runId}, for example in a minute; it costs nothing. Do not run the recipe again to get them: that would start, and bill, a second run.`,
+		);
+		expect(dispatchesOf('toolLong001')).toHaveLength(1);
+
+		// The model calls the recipe again while the run is in progress: the same run, no dispatch.
+		const repeat = answerOf(await runAsTool('toolLong001', TOOL_WAIT));
+		expect(repeat).toHaveLength(1);
+		expect(repeat[0].run_id).toBe(runId);
+		expect(repeat[0].note).toMatch(
+			new RegExp(
+				`^This recipe's run ${runId}, started by this tool \\d+ s ago, is still in progress, so no second run was started \\(it would be billed again\\)\\. Run ${runId} is still running`,
+			),
+		);
+		expect(dispatchesOf('toolLong001')).toHaveLength(1);
+
+		// Run → Get while the run goes on: bounded too, with its own note.
+		started = Date.now();
+		const pending = answerOf(await getAsTool(runId, TOOL_WAIT));
+		expect(Date.now() - started).toBeLessThan(2500);
+		expect(pending).toEqual([
+			{
+				run_id: runId,
+				status: 'running',
+				note: expect.stringMatching(
+					new RegExp(
+						`Call this tool again with run ID ${runId} in a minute to get its rows; it costs nothing\\.$`,
+					),
+				),
+			},
+		]);
+
+		// Once the run has ended, Run → Get returns its rows at once.
+		await sleepMs(1500);
+		const rows = answerOf(await getAsTool(runId, TOOL_WAIT));
+		expect(rows.map((row) => row.name)).toEqual(['Product 1-1', 'Product 1-2', 'Product 1-3']);
+		// A caller now has the run's end: asking for the recipe again is a new run.
+		const next = answerOf(await runAsTool('toolLong001', TOOL_WAIT));
+		expect(next[0].run_id).not.toBe(runId);
+		expect(dispatchesOf('toolLong001')).toHaveLength(2);
+	});
+
+	test('a repeat that comes after the run ended gets its rows, still without a second run', async () => {
+		const first = answerOf(await runAsTool('toolLong002', TOOL_WAIT));
+		expect(first[0].status).toBe('running');
+		await sleepMs(2500);
+		const repeat = answerOf(await runAsTool('toolLong002', TOOL_WAIT));
+		expect(repeat.map((row) => row.name)).toEqual(['Product 1-1', 'Product 1-2']);
+		expect(dispatchesOf('toolLong002')).toHaveLength(1);
+	});
+
+	test('a run that ends within the Tool Wait returns its rows (default Tool Wait)', async () => {
+		const rows = answerOf(await runAsTool('toolRecipe1', FAST));
+		expect(rows).toHaveLength(2);
+		expect(rows[0].name).toBe('Product 1-1');
+	});
+
+	test('a Tool Wait that is not a positive number fails naming the field', async () => {
+		const run = await runAsTool('toolRecipe1', { toolWait: -3 });
+		const error = JSON.stringify(
+			run.data.resultData.runData.Agent[0].data ?? run.data.resultData.error,
+		);
+		expect(error).toMatch(/Tool Wait/);
+	});
+});
+
+test('the API key appears in no tool answer', () => {
+	expectNoSecret(api.seen);
 });

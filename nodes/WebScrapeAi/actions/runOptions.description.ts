@@ -1,6 +1,6 @@
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT } from '../helpers/runs';
+import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../helpers/runs';
 import { optionsCollection } from './options.description';
 
 /** The output choice shared by Recipe → Run and Run → Get. */
@@ -92,6 +92,15 @@ const waitingOptions: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		description:
 			'When an AI agent or an MCP client calls this node as a tool: the most rows to return, followed by a note with the run ID, the total and how to get the rest (a model reads every row it gets). 0 returns every row. Ignored in ordinary workflows.',
+	},
+	{
+		displayName: 'Tool Wait (Seconds)',
+		name: 'toolWait',
+		type: 'number',
+		default: DEFAULT_TOOL_WAIT_S,
+		typeOptions: { minValue: 1 },
+		description:
+			"When an AI agent or an MCP client calls this node as a tool: the longest the call waits for the run to end. A run still going then is returned as its run ID, its status and a note saying to fetch its rows later with Run → Get (it goes on, and is billed once). MCP clients built on the official SDK give up on a call after 60 s by default, so keep this below your client's timeout. Ignored in ordinary workflows, which wait for Timeout.",
 	},
 	{
 		displayName: 'Include Run Metadata',

@@ -29,15 +29,19 @@ export interface RunSettings {
 	checkQuota: boolean;
 	/** Rows returned to a model when the node runs as a tool (0: all; ordinary workflows: 0). */
 	toolRowLimit: number;
+	/** The longest a tool call waits for a run (ordinary workflows: 0, they wait for Timeout). */
+	toolWaitMs: number;
 }
 
 /** Whether the node runs as an AI tool (its tool variant: an agent or an MCP client calls it). */
-function runsAsTool(context: IExecuteFunctions): boolean {
+export function runsAsTool(context: IExecuteFunctions): boolean {
 	return context.getNode().type.endsWith('Tool');
 }
 
 export const DEFAULT_TIMEOUT_S = 960;
 export const DEFAULT_TOOL_ROW_LIMIT = 100;
+/** Below the 60 s after which MCP clients built on the official SDK give up on a call. */
+export const DEFAULT_TOOL_WAIT_S = 45;
 
 /** Reads and checks the run parameters of one item; throws naming the item and the field. */
 export function readRunSettings(
@@ -46,6 +50,7 @@ export function readRunSettings(
 	waitDefault: boolean,
 ): RunSettings {
 	const node = this.getNode();
+	const asTool = runsAsTool(this);
 	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const waitForCompletion = this.getNodeParameter(
 		'waitForCompletion',
@@ -105,7 +110,7 @@ export function readRunSettings(
 			10,
 		),
 		checkQuota: options.checkQuota !== false,
-		toolRowLimit: runsAsTool(this)
+		toolRowLimit: asTool
 			? numberOption(
 					node,
 					options.toolRowLimit,
@@ -114,6 +119,16 @@ export function readRunSettings(
 					{ min: 0, integer: true },
 					DEFAULT_TOOL_ROW_LIMIT,
 				)
+			: 0,
+		toolWaitMs: asTool
+			? numberOption(
+					node,
+					options.toolWait,
+					'Tool Wait',
+					itemIndex,
+					{ min: 0, minExclusive: true },
+					DEFAULT_TOOL_WAIT_S,
+				) * 1000
 			: 0,
 	};
 }
