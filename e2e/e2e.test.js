@@ -39,6 +39,8 @@ for (const line of LINES_TO_TEST) {
 			({ sim, baseUrl: simBaseUrl } = await demo.startSimulator({ runMs: 1500 }));
 			// A run a model should not read whole: 100 pages × 1,000 rows.
 			sim.addRecipe('bigRecipe01', { pages: 100, itemsPerPage: 1000, durationMs: 500 });
+			// A realistic SmartBrowse run: longer than an MCP client's default 60 s request timeout.
+			sim.addRecipe('longRecipe1', { pages: 1, itemsPerPage: 3, durationMs: 90_000 });
 			prepared = await n8n.prepare(line, {
 				credentials: [demo.credential(simBaseUrl)],
 				workflows: demo.examples(),
@@ -183,12 +185,16 @@ for (const line of LINES_TO_TEST) {
 					'Run_a_recipe',
 					'Scrape_a_page',
 				]);
-				assert.match(byName.Run_a_recipe.description, /Costs one run/);
-				assert.deepEqual(Object.keys(byName.Run_a_recipe.inputSchema.properties), ['recipeId']);
-				assert.match(byName.Run_a_recipe.inputSchema.properties.recipeId.description, /11 letters/);
+				assert.match(byName.Run_a_recipe.description, /costs 2 credits per page extracted/);
+				assert.match(byName.Extract_data.description, /Costs 5 webscrape\.ai credits per page/);
+				assert.deepEqual(Object.keys(byName.Run_a_recipe.inputSchema.properties), ['Recipe_ID']);
+				assert.match(
+					byName.Run_a_recipe.inputSchema.properties.Recipe_ID.description,
+					/11 letters/,
+				);
 				assert.deepEqual(Object.keys(byName.Extract_data.inputSchema.properties).sort(), [
-					'prompt',
-					'url',
+					'Prompt',
+					'URL',
 				]);
 
 				const seenTexts = [];
@@ -201,7 +207,7 @@ for (const line of LINES_TO_TEST) {
 				const parsed = (text) => JSON.parse(text);
 
 				sim.clearLog();
-				const rows = await call('Run_a_recipe', { recipeId: 'm3Yc2tFvN8q' });
+				const rows = await call('Run_a_recipe', { Recipe_ID: 'm3Yc2tFvN8q' });
 				assert.equal(rows.isError, false, rows.text);
 				const rowItems = parsed(rows.text);
 				assert.equal(rowItems.length, 12);
@@ -211,41 +217,41 @@ for (const line of LINES_TO_TEST) {
 					url: 'https://shop.example/m3Yc2tFvN8q/p1/1',
 				});
 				assert.equal(sim.requests('dispatch').length, 1);
-				// A second call is a second run (no record of an earlier "attempt" applies to tool calls).
-				const again = await call('Run_a_recipe', { recipeId: 'm3Yc2tFvN8q' });
+				// The first call got the run's rows: a second call is a second run.
+				const again = await call('Run_a_recipe', { Recipe_ID: 'm3Yc2tFvN8q' });
 				assert.equal(again.isError, false, again.text);
 				assert.equal(sim.requests('dispatch').length, 2);
 
 				const done = sim.seedCompletedRun('m3Yc2tFvN8q');
-				const run = await call('Get_a_run', { runId: done.id });
+				const run = await call('Get_a_run', { Run_ID: done.id });
 				assert.equal(parsed(run.text).length, 12);
 
-				const page = await call('Scrape_a_page', { url: 'https://example.com/page/1' });
+				const page = await call('Scrape_a_page', { URL: 'https://example.com/page/1' });
 				assert.equal(page.isError, false, page.text);
 				assert.ok(parsed(page.text)[0].cleaned);
 				const extracted = await call('Extract_data', {
-					url: 'https://example.com/page/1',
-					prompt: 'the title',
+					URL: 'https://example.com/page/1',
+					Prompt: 'the title',
 				});
 				assert.equal(extracted.isError, false, extracted.text);
 				assert.ok(parsed(extracted.text)[0].result);
 
 				// Wrong arguments and failed runs: a short message saying what to change.
-				const malformed = await call('Run_a_recipe', { recipeId: 'not a recipe id!' });
+				const malformed = await call('Run_a_recipe', { Recipe_ID: 'not a recipe id!' });
 				assert.equal(malformed.isError, true);
 				assert.match(malformed.text, /Recipe ID/);
 				assert.ok(malformed.text.length < 600, malformed.text);
-				const unknown = await call('Get_a_run', { runId: 'unknownRun1' });
+				const unknown = await call('Get_a_run', { Run_ID: 'unknownRun1' });
 				assert.equal(unknown.isError, true);
 				assert.match(unknown.text, /not found/);
-				const failed = await call('Run_a_recipe', { recipeId: 'demoFailing1' });
+				const failed = await call('Run_a_recipe', { Recipe_ID: 'demoFailing1' });
 				assert.equal(failed.isError, true);
 				assert.match(failed.text, /failed: target page did not load within timeout/);
 				for (const text of [malformed.text, unknown.text, failed.text])
 					assert.doesNotMatch(text, /\n\s+at |"stack"|NodeApiError|"envelope"/);
 
 				// A 100,000-row run: 100 rows and a note a model can act on.
-				const big = await call('Run_a_recipe', { recipeId: 'bigRecipe01' });
+				const big = await call('Run_a_recipe', { Recipe_ID: 'bigRecipe01' });
 				assert.equal(big.isError, false, big.text.slice(0, 500));
 				const bigItems = parsed(big.text);
 				assert.equal(bigItems.length, 101);
@@ -254,10 +260,74 @@ for (const line of LINES_TO_TEST) {
 				assert.ok(big.text.length < 20000, `${big.text.length} characters`);
 
 				// The session still works after the errors.
-				assert.equal((await call('Get_a_run', { runId: done.id })).isError, false);
+				assert.equal((await call('Get_a_run', { Run_ID: done.id })).isError, false);
 				for (const text of seenTexts) assert.ok(!text.includes(demo.TEST_KEY), 'key in a result');
 				console.log(
 					`MCP n8n ${n8n.LINES[line].version}: ${tools.length} tools listed; ${seenTexts.length} calls; 100,000-row run returned ${big.text.length} characters; error texts: ${JSON.stringify([malformed.text, unknown.text, failed.text])}`,
+				);
+			} finally {
+				await client.close();
+			}
+		});
+
+		test('a 90-second run through MCP at the client\'s default timeout: the call answers in time with the run ID and a note, a repeat names the same run, Get a run returns its rows, one run started', async () => {
+			const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+			const {
+				StreamableHTTPClientTransport,
+			} = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+			// The official SDK at its defaults: a request gives up after 60 s.
+			const client = new Client({ name: 'wsai-e2e-long', version: '1.0.0' });
+			await client.connect(
+				new StreamableHTTPClientTransport(new URL(`${instance.baseUrl}/mcp/webscrape-ai`)),
+			);
+			const dispatches = () =>
+				sim.requests('dispatch').filter((entry) => entry.path.includes('/longRecipe1/'));
+			const call = async (name, args) => {
+				const started = Date.now();
+				const result = await client.callTool({ name, arguments: args });
+				const text = result.content.map((part) => part.text ?? '').join('\n');
+				assert.ok(!text.includes(demo.TEST_KEY), 'key in a result');
+				return { isError: result.isError === true, text, ms: Date.now() - started };
+			};
+			try {
+				const first = await call('Run_a_recipe', { Recipe_ID: 'longRecipe1' });
+				assert.equal(first.isError, false, first.text);
+				assert.ok(first.ms < 60_000, `answered after ${first.ms} ms`);
+				const [pending] = JSON.parse(first.text);
+				const runId = pending.run_id;
+				assert.match(runId, /^\w+$/);
+				assert.equal(pending.status, 'running');
+				assert.match(pending.note, /goes on by itself and costs nothing more/);
+				assert.match(pending.note, new RegExp(`with run ID ${runId}`));
+				assert.match(pending.note, /Do not run the recipe again/);
+				assert.equal(dispatches().length, 1);
+
+				// The model calls the recipe again while the run goes on: that run, not a second one.
+				const repeat = await call('Run_a_recipe', { Recipe_ID: 'longRecipe1' });
+				assert.equal(repeat.isError, false, repeat.text);
+				assert.ok(repeat.ms < 60_000, `answered after ${repeat.ms} ms`);
+				const repeated = JSON.parse(repeat.text);
+				const repeatNamesRun =
+					repeated.length === 1 && repeated[0].run_id === runId
+						? /no second run was started/.test(repeated[0].note)
+						: repeated.length === 3 && repeated[0].name === 'Product 1-1';
+				assert.ok(repeatNamesRun, repeat.text);
+				assert.equal(dispatches().length, 1);
+
+				await demo.until(
+					'the long run to end',
+					async () => sim.runStatus(sim.runs.get(runId)) === 'completed',
+					90_000,
+				);
+				const rows = await call('Get_a_run', { Run_ID: runId });
+				assert.equal(rows.isError, false, rows.text);
+				assert.deepEqual(
+					JSON.parse(rows.text).map((row) => row.name),
+					['Product 1-1', 'Product 1-2', 'Product 1-3'],
+				);
+				assert.equal(dispatches().length, 1);
+				console.log(
+					`MCP long run n8n ${n8n.LINES[line].version}: first call ${first.ms} ms (note), repeat ${repeat.ms} ms (${repeated.length === 1 ? 'note naming the run' : 'its rows'}), Get a run ${rows.ms} ms (3 rows), runs started 1`,
 				);
 			} finally {
 				await client.close();

@@ -41,15 +41,18 @@ function toolVariantOf(nodeType: INodeType): INodeType {
 	description.inputs = [];
 	description.outputs = [NodeConnectionTypes.AiTool];
 	delete description.usableAsTool;
-	description.properties = [
-		{
-			displayName: 'Description',
-			name: 'toolDescription',
-			type: 'string',
-			default: description.description,
-		},
-		...description.properties,
-	];
+	// n8n adds its own Description field only when the node has none.
+	if (!description.properties.some((property) => property.name === 'toolDescription')) {
+		description.properties = [
+			{
+				displayName: 'Description',
+				name: 'toolDescription',
+				type: 'string',
+				default: description.description,
+			},
+			...description.properties,
+		];
+	}
 	const variant = Object.create(nodeType) as INodeType;
 	variant.description = description;
 	return variant;
@@ -179,6 +182,10 @@ describe('the action node as an AI-agent tool', () => {
 		expect(run.data.resultData.error).toBeUndefined();
 		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
 		expect(out.tool).toBe('WebScrape_AI');
+		// With its default options the model reads what a call costs, takes and returns.
+		expect(out.description).toMatch(
+			/^Runs a webscrape\.ai SmartBrowse recipe .* costs 2 credits per page extracted, billed only if the run completes\. A run takes from seconds to 15 minutes: if it is still going after 45 s, the answer is its run ID and a note/,
+		);
 		expect(out.schema).toEqual(['recipeId']);
 		expect(out.answer).toEqual([
 			{ name: 'Product 1-1', price: 10, url: 'https://shop.example/toolRecipe1/p1/1' },

@@ -5,6 +5,7 @@ import * as pageScrape from './page/scrape.operation';
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
 import * as usageGet from './usage/get.operation';
+import { toolDescriptionFields } from './toolDescriptions';
 
 const resourceField: INodeProperties = {
 	displayName: 'Resource',
@@ -110,6 +111,7 @@ const operationFields: INodeProperties[] = [
 export const properties: INodeProperties[] = [
 	resourceField,
 	...operationFields,
+	...toolDescriptionFields,
 	...recipeRun.description,
 	...runGet.description,
 	...usageGet.description,
