@@ -28,6 +28,19 @@ export class WebScrapeAiTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],
+		// Words that hold on every n8n line: the test button is "Listen for test event" on some
+		// releases and "Execute step" or "Test this trigger" on others.
+		triggerPanel: {
+			header: '',
+			executionsHelp: {
+				inactive:
+					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>To run automatically</b>, put the Production URL in the recipe's webhook instead and <a data-key='activate'>activate</a> the workflow. Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
+				active:
+					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>Your workflow also runs automatically</b>, since it is active: every run that ends and is delivered to the Production URL starts it. Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
+			},
+			activationHint:
+				"Once the workflow works, <a data-key='activate'>activate</a> it and put the Production URL in the recipe's webhook, so every run that ends starts it.",
+		},
 		webhooks: [
 			{
 				name: 'default',

@@ -6,7 +6,7 @@ export type RunEvent = (typeof EVENTS)[number];
 export const properties: INodeProperties[] = [
 	{
 		displayName:
-			'webscrape.ai has no API to register webhooks: copy the Production URL above into the Webhook URL field of the recipe in the webscrape.ai SmartBrowse studio (the Test URL while you click "Listen for test event"). If the credential has a Webhook Header Value, add the same custom header to the recipe webhook there.',
+			"webscrape.ai has no API to register webhooks: paste this node's Production URL (under Webhook URLs) into the recipe's Webhook URL in the webscrape.ai studio, with the credential's Webhook Header, if set",
 		name: 'setupNotice',
 		type: 'notice',
 		default: '',

@@ -31,23 +31,21 @@ export const description: INodeProperties[] = [
 		description:
 			'The recipe to run, as shown in the webscrape.ai SmartBrowse studio (about 11 letters and digits). Each input item starts one run.',
 	},
-	{
-		displayName: 'Wait for Completion',
-		name: 'waitForCompletion',
-		type: 'boolean',
-		default: true,
-		displayOptions: { show },
-		description:
-			'Whether to wait until the run ends and output its rows. Off: output the run ID right away and let a WebScrape AI Trigger continue when the run ends.',
-	},
-	{
-		displayName:
-			'While it waits, this node holds an n8n worker until its runs end (a run can take up to 15 minutes). For many or long runs, turn waiting off and let a second workflow with the WebScrape AI Trigger continue when each run ends.',
-		name: 'waitNotice',
-		type: 'notice',
-		default: '',
-		displayOptions: { show: { ...show, waitForCompletion: [true] } },
-	},
+	...[false, true].map(
+		(asTool): INodeProperties => ({
+			displayName: 'Wait for Completion',
+			name: 'waitForCompletion',
+			type: 'boolean',
+			default: true,
+			// The tool variant bounds its wait (Tool Wait), so the worker hint is for workflows only.
+			displayOptions: { show: { ...show, '@tool': [asTool] } },
+			description:
+				'Whether to wait until the run ends and output its rows. Off: output the run ID right away and let a WebScrape AI Trigger continue when the run ends.',
+			hint: asTool
+				? undefined
+				: 'Waiting holds an n8n worker until the runs end (up to 15 minutes each). For many or long runs, turn it off and continue in a workflow with the WebScrape AI Trigger.',
+		}),
+	),
 	outputField({ ...show, waitForCompletion: [true] }),
 	runOptionsField(show, true),
 ];
