@@ -1,0 +1,354 @@
+'use strict';
+/**
+ * What a user sees in n8n's editor, in a real browser (Debian's chromium under playwright-core)
+ * against the real n8n of each release line: the node creator (one WebScrape AI entry with its
+ * actions and triggers, the tool among AI tools), the panel of every operation and of the trigger,
+ * the credential dialog, and every example opening without node issues or console errors of ours.
+ * Screenshots go to artifacts/editor/<n8n version>/.
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { after, before, describe, test } = require('node:test');
+
+const demo = require('./demo');
+const n8n = require('./n8n');
+
+const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.resolve(__dirname, '..', 'artifacts', 'editor');
+const PANELS_WORKFLOW_ID = 'wsaiEditorPanel1';
+const OWNER = { email: 'demo@example.com', password: 'Demo-password-1' };
+
+/** One node per operation and the trigger: the panels a user opens. */
+function panelsWorkflow() {
+	const credentials = demo.CREDENTIAL_REF;
+	const action = (name, x, parameters) => ({
+		id: `e0000000-0000-4000-8000-00000000000${x}`,
+		name,
+		type: 'n8n-nodes-webscrape-ai.webScrapeAi',
+		typeVersion: 1,
+		position: [x * 220, 0],
+		parameters,
+		credentials,
+	});
+	return {
+		id: PANELS_WORKFLOW_ID,
+		name: 'WebScrape AI – every panel (editor test)',
+		active: false,
+		nodes: [
+			{
+				id: 'e0000000-0000-4000-8000-000000000000',
+				name: 'Manual',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
+			action('Run a recipe', 1, { resource: 'recipe', operation: 'run', recipeId: 'm3Yc2tFvN8q' }),
+			action('Get a run', 2, { resource: 'run', operation: 'get', runId: 'k7Xb9dRmQ2p' }),
+			action('Get usage', 3, { resource: 'usage', operation: 'get' }),
+			action('Scrape a page', 4, {
+				resource: 'page',
+				operation: 'scrape',
+				url: 'https://example.com/',
+			}),
+			action('Extract data', 5, {
+				resource: 'page',
+				operation: 'extract',
+				url: 'https://example.com/',
+				prompt: 'the title',
+			}),
+			{
+				id: 'e0000000-0000-4000-8000-000000000009',
+				name: 'When a run ends',
+				type: 'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
+				typeVersion: 1,
+				position: [0, 300],
+				parameters: {},
+				credentials,
+				webhookId: '0e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b',
+			},
+		],
+		connections: {
+			Manual: {
+				main: [
+					['Run a recipe', 'Get a run', 'Get usage', 'Scrape a page', 'Extract data'].map(
+						(node) => ({ node, type: 'main', index: 0 }),
+					),
+				],
+			},
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+/** What n8n's own editor logs on a machine without internet, license or earlier executions. */
+const NOISE = [
+	/Failed to load resource/, // answered per URL below, where the URL is known
+	/dynamic banners/,
+	/Plan lacks license/,
+	/sessions metadata/,
+];
+/** Failed responses of n8n's own that say nothing about our nodes. */
+const NOISE_RESPONSES = [
+	/\/rest\/login$/, // before signing in
+	/\/rest\/ai\/sessions\/metadata/, // an unlicensed feature
+	/\/executions\/last-successful$/, // a workflow never run
+	/\/rest\/external-secrets\//, // an unlicensed feature
+	/^https?:\/\/(?!127\.0\.0\.1)/, // the internet, which this machine has none of
+];
+
+for (const line of LINES_TO_TEST) {
+	const version = n8n.LINES[line].version;
+	describe(`n8n ${version} editor in a real browser`, { timeout: 10 * 60 * 1000 }, () => {
+		let sim;
+		let instance;
+		let browser;
+		let page;
+		const problems = [];
+		const shots = path.join(SHOTS, `n8n-${version}`);
+
+		const shoot = async (name) => {
+			await page.screenshot({ path: path.join(shots, `${name}.png`) });
+		};
+		/** Problems logged since the last call (and forgets them). */
+		const takeProblems = () => problems.splice(0);
+
+		const openWorkflow = async (id) => {
+			await page.goto(`${instance.baseUrl}/workflow/${id}`);
+			await page.waitForSelector('[data-test-id=canvas-node]');
+			await page.waitForTimeout(500);
+		};
+		/** Opens the node creator (on the open workflow) and searches. */
+		const search = async (text) => {
+			await page.keyboard.press('Escape');
+			await page.click('[data-test-id=node-creator-plus-button]');
+			await page.waitForSelector('[data-test-id=node-creator-search-bar]');
+			// The search field has the focus when the panel opens, and may keep the last search.
+			await page.keyboard.press('Control+A');
+			await page.keyboard.type(text);
+			await page.waitForTimeout(800);
+			return await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+		};
+		const openNode = async (name) => {
+			await page.keyboard.press('Escape');
+			await page.dblclick(`[data-test-id=canvas-node][data-node-name="${name}"]`);
+			await page.waitForSelector('[data-test-id=node-parameters]');
+			await page.waitForTimeout(500);
+			return await page.locator('[data-test-id=ndv]').innerText();
+		};
+
+		before(async () => {
+			const { chromium } = require('playwright-core');
+			fs.mkdirSync(shots, { recursive: true });
+			let simBaseUrl;
+			({ sim, baseUrl: simBaseUrl } = await demo.startSimulator({ runMs: 1500 }));
+			const prepared = await n8n.prepare(line, {
+				credentials: [demo.credential(simBaseUrl)],
+				workflows: [...demo.examples(), panelsWorkflow()],
+			});
+			instance = await n8n.start(prepared);
+			await n8n.session(instance);
+			// The flags this machine's closed network needs (no background connections to Google).
+			browser = await chromium.launch({
+				executablePath: CHROMIUM,
+				args: [
+					'--no-sandbox',
+					'--disable-gpu',
+					'--disable-quic',
+					'--no-first-run',
+					'--disable-background-networking',
+					'--disable-component-update',
+					'--disable-sync',
+				],
+			});
+			page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+			page.on('console', (message) => {
+				if (message.type() !== 'error') return;
+				const text = message.text();
+				if (!NOISE.some((pattern) => pattern.test(text))) problems.push(`console: ${text}`);
+			});
+			page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+			page.on('response', (response) => {
+				const url = response.url();
+				if (response.status() >= 400 && !NOISE_RESPONSES.some((pattern) => pattern.test(url)))
+					problems.push(`HTTP ${response.status()} ${url}`);
+			});
+			await page.goto(`${instance.baseUrl}/signin`);
+			await page.fill('input[name=emailOrLdapLoginId]', OWNER.email);
+			await page.fill('input[name=password]', OWNER.password);
+			await page.click('[data-test-id=form-submit-button]');
+			await page.waitForURL((url) => !url.pathname.includes('signin'));
+			takeProblems();
+		});
+
+		after(async () => {
+			await browser?.close();
+			await instance?.stop();
+			await sim?.stop();
+		});
+
+		test('node creator: one WebScrape AI entry with its five actions by resource and its three triggers', async () => {
+			await openWorkflow(PANELS_WORKFLOW_ID);
+			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
+			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
+			await page.waitForSelector('[data-test-id=node-creator-category-item]');
+			const categories = await page.$$eval('[data-test-id=node-creator-category-item]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+			assert.deepEqual(categories, ['Actions (5)', 'Triggers (3)']);
+			const listed = await page.$$eval(
+				'[data-test-id=node-creator] [data-test-id=item-iterator-item]',
+				(items) => items.map((item) => item.textContent.trim()),
+			);
+			// The search result the panel opened from stays listed beneath it.
+			assert.deepEqual(
+				listed.filter((name) => !name.startsWith('WebScrape AI')),
+				[
+					'Recipe Actions',
+					'Run a recipe',
+					'Run Actions',
+					'Get a run',
+					'Page Actions',
+					'Extract data from a page',
+					'Scrape a page',
+					'Usage Actions',
+					'Get usage',
+				],
+			);
+			await shoot('node-creator');
+			await page.click('[data-test-id=node-creator-category-item]:has-text("Triggers (3)")');
+			await page.waitForTimeout(400);
+			const names = await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+			for (const trigger of ['On completed', 'On failed', 'On cancelled'])
+				assert.ok(names.includes(trigger), `${trigger} not in ${JSON.stringify(names)}`);
+
+			// A new workflow asks for its trigger first: the same single entry, its triggers first.
+			await page.goto(`${instance.baseUrl}/workflow/new`);
+			await page.waitForSelector('[data-test-id=node-creator-plus-button]');
+			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
+			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
+			await page.waitForSelector('[data-test-id=node-creator-category-item]');
+			const triggerFirst = await page.$$eval('[data-test-id=node-creator-category-item]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+			assert.deepEqual(triggerFirst, ['Triggers (3)', 'Actions (5)']);
+			await shoot('node-creator-trigger-first');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('the words a user types find it: scrape, smartbrowse, crawl', async () => {
+			await openWorkflow(PANELS_WORKFLOW_ID);
+			for (const word of ['scrape', 'smartbrowse', 'crawl']) {
+				const found = await search(word);
+				assert.ok(found.includes('WebScrape AI'), `"${word}" found ${JSON.stringify(found)}`);
+			}
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test("the tool variant is among the AI tools of the MCP Server Trigger's Tool input", async () => {
+			await openWorkflow(demo.MCP_WORKFLOW_ID);
+			await page.click('[data-test-id=canvas-handle-plus]');
+			await page.waitForSelector('[data-test-id=node-creator-search-bar]');
+			const headers = await page.$$eval('[data-test-id=nodes-list-header]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+			assert.ok(
+				headers.some((header) => /Tools/.test(header)),
+				JSON.stringify(headers),
+			);
+			await page.keyboard.type('WebScrape');
+			await page.waitForTimeout(800);
+			const names = await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
+				items.map((item) => item.textContent.trim()),
+			);
+			assert.deepEqual(names, ['WebScrape AI Tool']);
+			await shoot('ai-tools');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('the panel of every operation: its fields, and the worker hint only where it waits', async () => {
+			await openWorkflow(PANELS_WORKFLOW_ID);
+			const expected = {
+				'Run a recipe': ['Recipe ID', 'Wait for Completion', 'Output', 'Options'],
+				'Get a run': ['Run ID', 'Wait for Completion', 'Output', 'Options'],
+				'Get usage': ['Resource', 'Operation'],
+				'Scrape a page': ['URL', 'Format', 'Options'],
+				'Extract data': ['URL', 'Prompt', 'Options'],
+			};
+			for (const [name, labels] of Object.entries(expected)) {
+				const text = await openNode(name);
+				// "Credential to connect with" on 1.x, "Credential" on 2.x.
+				for (const label of ['Credential', ...labels])
+					assert.ok(text.includes(label), `${name}: no "${label}" in its panel`);
+				assert.ok(!text.includes('Description'), `${name}: the tool-only Description shows`);
+				const hint = text.includes('Waiting holds an n8n worker');
+				assert.equal(hint, name === 'Run a recipe', `${name}: worker hint ${hint}`);
+				if (name === 'Run a recipe') await shoot('recipe-run-panel');
+				else await shoot(`panel-${name.toLowerCase().replaceAll(' ', '-')}`);
+			}
+			// The hint is a hint under the toggle, not a warning box.
+			await openNode('Run a recipe');
+			assert.equal(await page.locator('.notice', { hasText: 'holds an n8n worker' }).count(), 0);
+			assert.equal(await page.locator('[data-test-id=ndv] [data-test-id=node-issues]').count(), 0);
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('the trigger panel: its fields, a two-line setup notice, and how to send a test delivery', async () => {
+			await openWorkflow(PANELS_WORKFLOW_ID);
+			const text = await openNode('When a run ends');
+			for (const label of ['Webhook URLs', 'Events', 'Recipe IDs', 'Fetch Run Details', 'Output'])
+				assert.ok(text.includes(label), `no "${label}" in the trigger's panel`);
+			assert.match(text, /paste this node's Production URL \(under Webhook URLs\)/);
+			assert.doesNotMatch(text, /Listen for test event|URL above/);
+			assert.match(text, /put the Production URL in the recipe's webhook/);
+			await shoot('trigger-panel');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('a tool node of the MCP example: model-filled fields as pills, the default Description, no worker hint', async () => {
+			await openWorkflow(demo.MCP_WORKFLOW_ID);
+			const text = await openNode('Run a recipe');
+			assert.match(text, /Defined automatically by the\s*model/);
+			assert.equal(await page.locator('[data-test-id=fromAI-override-field]').count(), 1);
+			assert.ok(!text.includes('Waiting holds an n8n worker'));
+			const description = await page
+				.locator('[data-test-id=parameter-input-toolDescription] textarea')
+				.inputValue();
+			assert.match(description, /costs 2 credits per page extracted/);
+			await shoot('tool-panel');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('the credential dialog names every field', async () => {
+			await page.goto(`${instance.baseUrl}/home/credentials`);
+			await page.click('text=WebScrape AI (local simulator)');
+			await page.waitForSelector(
+				'[data-test-id=editCredential-modal] [data-test-id=parameter-input-apiKey]',
+			);
+			const text = await page.locator('[data-test-id=editCredential-modal]').innerText();
+			for (const label of ['API Key', 'Base URL', 'Webhook Header Name', 'Webhook Header Value'])
+				assert.ok(text.includes(label), `no "${label}" in the credential dialog`);
+			assert.ok(!text.includes(demo.TEST_KEY), 'the key is shown in clear');
+			await shoot('credential');
+			await page.keyboard.press('Escape');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('every example workflow opens with no node issue and no console error', async () => {
+			for (const example of demo.examples()) {
+				await openWorkflow(example.id);
+				await page.waitForTimeout(700);
+				const issues = await page.locator('[data-test-id=node-issues]').count();
+				assert.equal(issues, 0, `${example.name}: ${issues} node(s) with issues`);
+				await shoot(`example-${example.id}`);
+				assert.deepEqual(takeProblems(), [], example.name);
+			}
+		});
+	});
+}
