@@ -142,6 +142,11 @@ for (const line of LINES_TO_TEST) {
 		};
 
 		before(async () => {
+			if (!fs.existsSync(CHROMIUM)) {
+				throw new Error(
+					`No browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium), or set CHROMIUM_PATH`,
+				);
+			}
 			const { chromium } = require('playwright-core');
 			fs.mkdirSync(shots, { recursive: true });
 			let simBaseUrl;
