@@ -13,7 +13,13 @@ import * as path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { request } from 'undici';
 
-import { deliver, runAction, setUpTrigger } from '../test/harness/engine';
+import {
+	deliver,
+	processedData,
+	ProcessedDataTable,
+	runAction,
+	setUpTrigger,
+} from '../test/harness/engine';
 import { Simulator, TEST_KEY } from '../test/simulator';
 
 const SHORT = process.argv.includes('--short');
@@ -408,6 +414,90 @@ async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void>
 	}
 }
 
+// ---- 4b. what the records cost as history grows ------------------------------------------------
+
+/**
+ * Bytes written to n8n's processed_data row per billed call and per delivery, and the largest row,
+ * after 1,000, 10,000 and 100,000 records of history, for the design before folding (one entry per
+ * claim, the newest 10,000 kept; 5,000 delivery keys in static data) and today's. A row with H
+ * records of history is what the helper's maxEntries leaves of them: min(H, cap) hashes. Through
+ * the harness's model of n8n's helper (a row is read and written back whole), not a database.
+ */
+async function recordCost(baseUrl: string): Promise<void> {
+	console.log('\n4b. Records: bytes written per billed call and per delivery, by history');
+	const bytes = (hashes: number) =>
+		Buffer.byteLength(
+			JSON.stringify({ mode: 'entries', data: Array(hashes).fill('x'.repeat(24)) }),
+		);
+	const filled = (count: number) =>
+		Array.from({ length: count }, (_, index) => ProcessedDataTable.hash(`history-${index}`));
+	for (const history of [1_000, 10_000, 100_000]) {
+		const label = history.toLocaleString('en');
+		// Today's node: one Page → Scrape through the engine on a row with this much history.
+		const workflowId = `wf-bench-record-${history}`;
+		const key = `${workflowId}|n:action-node`;
+		processedData.rows.set(key, { mode: 'entries', data: filled(Math.min(history, 1_000)) });
+		const before = processedData.bytesWritten.get(key) ?? 0;
+		await runAction(
+			{ resource: 'page', operation: 'scrape', url: 'https://example.com/bench' },
+			[{}],
+			{
+				credentials: { apiKey: TEST_KEY, baseUrl },
+				workflowId,
+				executionId: `bench-record-${history}`,
+			},
+		);
+		const perCall = (processedData.bytesWritten.get(key) ?? 0) - before;
+		const oldPerCall = bytes(Math.min(history + 1, 10_000));
+		row(
+			'records',
+			`billed call after ${label} claims of history: bytes written to the node's row (largest row)`,
+			`${perCall.toLocaleString('en')} B (${(processedData.largestBytes.get(key) ?? 0).toLocaleString('en')} B)`,
+			`${oldPerCall.toLocaleString('en')} B (${oldPerCall.toLocaleString('en')} B) before folding`,
+			'≤ 60 KB, flat past the cap',
+			perCall <= 60 * 1024,
+		);
+		const deliveries = history / 2;
+		const oldDelivery =
+			bytes(Math.min(2 * deliveries + 2, 10_000)) + 24 * Math.min(deliveries + 1, 5_000);
+		const newDelivery =
+			bytes(Math.min(2 * deliveries + 2, 1_000)) + 24 * Math.min(deliveries + 1, 2_000);
+		row(
+			'records',
+			`delivery after ${label} records (${deliveries.toLocaleString('en')} deliveries): processed_data row + static-data keys rewritten`,
+			`${newDelivery.toLocaleString('en')} B`,
+			`${oldDelivery.toLocaleString('en')} B before`,
+			'each value ≤ 60 KB',
+			bytes(1_000) <= 60 * 1024 && 24 * 2_000 <= 60 * 1024,
+		);
+	}
+	// A batch far larger than the cap: the row a 20,000-item run keeps (folded as it goes).
+	const workflowId = 'wf-bench-record-batch';
+	const key = `${workflowId}|n:action-node`;
+	const items = SHORT ? 2_000 : 20_000;
+	const [, ms] = await timed(
+		async () =>
+			await runAction(
+				{ resource: 'page', operation: 'scrape', url: '={{ $json.url }}' },
+				Array.from({ length: items }, (_, index) => ({ url: `https://example.com/b/${index}` })),
+				{
+					credentials: { apiKey: TEST_KEY, baseUrl },
+					workflowId,
+					executionId: 'bench-record-batch',
+				},
+			),
+	);
+	const written = processedData.bytesWritten.get(key) ?? 0;
+	row(
+		'records',
+		`${items.toLocaleString('en')}-page batch: largest row, bytes written per billed call, time`,
+		`${(processedData.largestBytes.get(key) ?? 0).toLocaleString('en')} B, ${fmt(written / items, 0)} B/call, ${fmt(ms / 1000, 1)} s`,
+		`before folding: ${bytes(Math.min(items, 10_000)).toLocaleString('en')} B row, claims past 10,000 pushed out`,
+		'row ≤ 8 KB',
+		(processedData.largestBytes.get(key) ?? 0) <= 8 * 1024,
+	);
+}
+
 // ---- 5. endurance under faults ---------------------------------------------------------------
 
 async function endurance(): Promise<void> {
@@ -503,16 +593,17 @@ async function main(): Promise<void> {
 	const sim = new Simulator();
 	const baseUrl = await sim.start();
 	sim.addKey(TEST_KEY, { credits: 1e9, runsCap: 1e9 });
-	// BENCH_ONLY=fanout,throttles,polling,large,trigger,endurance runs a subset while working on one figure.
-	const only = (process.env.BENCH_ONLY ?? 'fanout,throttles,polling,large,trigger,endurance').split(
-		',',
-	);
+	// BENCH_ONLY=fanout,throttles,polling,large,trigger,records,endurance runs a subset.
+	const only = (
+		process.env.BENCH_ONLY ?? 'fanout,throttles,polling,large,trigger,records,endurance'
+	).split(',');
 	try {
 		if (only.includes('fanout')) await fanOut(sim, baseUrl);
 		if (only.includes('throttles')) await throttles(sim, baseUrl);
 		if (only.includes('polling')) await pollingCost(baseUrl);
 		if (only.includes('large')) await largeResults(sim, baseUrl);
 		if (only.includes('trigger')) await triggerThroughput(sim, baseUrl);
+		if (only.includes('records')) await recordCost(baseUrl);
 	} finally {
 		await sim.stop();
 	}

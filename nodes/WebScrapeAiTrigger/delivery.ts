@@ -4,8 +4,12 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 import { CREDENTIAL_TYPE } from '../WebScrapeAi/transport';
 import { EVENTS, type RunEvent } from './properties';
 
-/** How many (run, event) keys the dedupe memory keeps; the oldest are dropped first. */
-export const DEDUPE_CAPACITY = 5000;
+/**
+ * How many (run, event) keys the dedupe memory keeps; the oldest are dropped first. About 24 bytes
+ * each in the workflow's static data, which n8n rewrites whole per delivery: under 50 KB, so it
+ * fits the 64 KiB TEXT column of MySQL/MariaDB under n8n 1.x.
+ */
+export const DEDUPE_CAPACITY = 2000;
 
 function answer(
 	context: IWebhookFunctions,

@@ -111,6 +111,35 @@ export class ProcessedDataTable implements IDataDeduplicator {
 	failCalls = 0;
 	/** Time between a call's read and its write (0: a microtask). */
 	gapMs = 0;
+	/** Every statement started before this time waits until it (a stalled database). */
+	frozenUntil = 0;
+	/** The largest value a row may hold (MySQL/MariaDB keep it in TEXT: 65,535 bytes); 0: none. */
+	maxValueBytes = 0;
+	/** The largest row value written, in bytes, per row key. */
+	readonly largestBytes = new Map<string, number>();
+	/** Bytes of row values written, per row key (what a database writes, before its overhead). */
+	readonly bytesWritten = new Map<string, number>();
+
+	/** Freezes the database for `ms` from now: statements in flight or started meanwhile wait. */
+	freeze(ms: number): void {
+		this.frozenUntil = Date.now() + ms;
+	}
+
+	private async thawed(): Promise<void> {
+		while (Date.now() < this.frozenUntil)
+			await new Promise((resolve) => setTimeout(resolve, this.frozenUntil - Date.now()));
+	}
+
+	/** Writes a row value as the database would: refused past maxValueBytes, counted otherwise. */
+	private store(key: string, row: ProcessedRow): void {
+		const bytes = Buffer.byteLength(JSON.stringify(row));
+		if (this.maxValueBytes > 0 && bytes > this.maxValueBytes)
+			throw new Error(`ER_DATA_TOO_LONG: Data too long for column 'value' at row 1`);
+		this.rows.set(key, row);
+		this.writes++;
+		this.largestBytes.set(key, Math.max(this.largestBytes.get(key) ?? 0, bytes));
+		this.bytesWritten.set(key, (this.bytesWritten.get(key) ?? 0) + bytes);
+	}
 
 	key(scope: string, contextData: ICheckProcessedContextData): string {
 		assert.ok(contextData.workflow.id);
@@ -124,6 +153,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 	private async between(): Promise<void> {
 		if (this.gapMs > 0) await new Promise((resolve) => setTimeout(resolve, this.gapMs));
 		else await Promise.resolve();
+		await this.thawed();
 	}
 
 	private static compare(mode: string, a: DeduplicationItemTypes, b: DeduplicationItemTypes) {
@@ -139,6 +169,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		options: ICheckProcessedOptions,
 	): Promise<IDeduplicationOutput> {
 		const key = this.key(scope, contextData);
+		await this.thawed();
 		if (this.failCalls > 0) {
 			this.failCalls--;
 			throw new Error('Connection terminated unexpectedly');
@@ -164,8 +195,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 				: items.map(ProcessedDataTable.hash).slice(-(options.maxEntries ?? Infinity));
 			await this.between();
 			if (this.rows.has(key)) throw new Error('duplicate key value violates unique constraint');
-			this.rows.set(key, { mode: options.mode, data });
-			this.writes++;
+			this.store(key, { mode: options.mode, data });
 			return output;
 		}
 		if (latest) {
@@ -192,8 +222,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		}
 		await this.between();
 		// An update: no row (deleted meanwhile) means nothing is written.
-		if (this.rows.has(key)) this.rows.set(key, row);
-		this.writes++;
+		if (this.rows.has(key)) this.store(key, row);
 		return output;
 	}
 
@@ -202,18 +231,24 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		scope: 'node' | 'workflow',
 		contextData: ICheckProcessedContextData,
 	): Promise<void> {
-		const data = this.rows.get(this.key(scope, contextData))?.data;
-		if (!Array.isArray(data)) return;
+		const key = this.key(scope, contextData);
+		await this.thawed();
+		const read = this.rows.get(key);
+		if (!read || !Array.isArray(read.data)) return;
+		const data = read.data.slice();
 		for (const item of items) {
 			const index = data.indexOf(ProcessedDataTable.hash(item));
 			if (index >= 0) data.splice(index, 1);
 		}
+		await this.between();
+		if (this.rows.has(key)) this.store(key, { mode: read.mode, data });
 	}
 
 	async clearAllProcessedItems(
 		scope: 'node' | 'workflow',
 		contextData: ICheckProcessedContextData,
 	): Promise<void> {
+		await this.thawed();
 		this.rows.delete(this.key(scope, contextData));
 	}
 
@@ -371,6 +406,10 @@ export interface ActionOptions {
 	onError?: 'stopWorkflow' | 'continueRegularOutput' | 'continueErrorOutput';
 	/** Cancels the execution this many ms after it starts. */
 	cancelAfterMs?: number;
+	/** Cancels the execution as soon as this returns true (checked every 5 ms). */
+	cancelWhen?: () => boolean;
+	/** The node types of another process (test/another-process.ts); default: this one's. */
+	nodeTypes?: INodeTypes;
 	/** The execution's ID: the same one twice is how n8n re-runs a job whose worker died. */
 	executionId?: string;
 	/** The workflow's ID; null for a workflow never saved. */
@@ -383,7 +422,9 @@ export async function runAction(
 	items: IDataObject[],
 	options: ActionOptions,
 ): Promise<ActionRun> {
-	const { nodeTypes, credentialTypes } = await loadPackage();
+	const loaded = await loadPackage();
+	const { credentialTypes } = loaded;
+	const nodeTypes = options.nodeTypes ?? loaded.nodeTypes;
 	const node: INode = {
 		id: 'action-node',
 		name: 'WebScrape AI',
@@ -413,6 +454,7 @@ export async function runAction(
 		'manual',
 		additionalDataFor(options.credentials, credentialTypes, undefined, options.executionId),
 		options.cancelAfterMs,
+		options.cancelWhen,
 	);
 }
 
@@ -427,6 +469,7 @@ async function executeFrom(
 	mode: 'manual' | 'webhook',
 	baseData: IWorkflowExecuteAdditionalData,
 	cancelAfterMs?: number,
+	cancelWhen?: () => boolean,
 ): Promise<ActionRun> {
 	const hooks = new ExecutionLifecycleHooks(mode, baseData.executionId ?? 'test-execution', {
 		id: workflow.id,
@@ -454,7 +497,14 @@ async function executeFrom(
 	if (cancelAfterMs !== undefined) {
 		setTimeout(() => execution.cancel(), cancelAfterMs);
 	}
-	const returned = await execution;
+	const watch =
+		cancelWhen &&
+		setInterval(() => {
+			if (!cancelWhen()) return;
+			clearInterval(watch);
+			execution.cancel();
+		}, 5);
+	const returned = await execution.finally(() => watch && clearInterval(watch));
 	const run = finished ?? returned;
 	const nodeRun = run.data.resultData.runData[node.name]?.[0];
 	return {

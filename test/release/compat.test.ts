@@ -27,6 +27,7 @@ export interface IExecuteFunctions {
 		httpRequestWithAuthentication(type: string, options: unknown): Promise<unknown>;
 		checkProcessedAndRecord(items: unknown[], scope: string, options: object): Promise<unknown>;
 		clearAllProcessedItems(scope: string, options: object): Promise<void>;
+		removeProcessed(items: unknown[], scope: string, options: object): Promise<void>;
 	};
 }
 export interface IWebhookFunctions { getResponseObject(): unknown; getBodyData(): unknown; getHeaderData(): unknown }

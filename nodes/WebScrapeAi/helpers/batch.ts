@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { BatchStoppedError } from '../transport';
+import type { DispatchRecord } from './processedRecord';
 
 /**
  * Runs `worker` for indexes 0..count-1 with at most `limit` in progress at once, starting the next
@@ -80,6 +81,8 @@ export interface BatchOptions {
 	concurrency: number;
 	/** Ids of runs started so far per item, so a failing batch can say what it leaves behind. */
 	startedRuns?: Map<number, string>;
+	/** The batch's billed-call record: told when each item is done, so it can fold its claims. */
+	record?: DispatchRecord;
 }
 
 /**
@@ -98,6 +101,8 @@ export async function executeBatch(
 	const pending = outcomes.flatMap((outcome, index) => (outcome === undefined ? [index] : []));
 	const stopController = new AbortController();
 	let fatal: { error: unknown; itemIndex: number } | undefined;
+	const { record } = options;
+	outcomes.forEach((outcome, itemIndex) => outcome !== undefined && record?.settle(itemIndex));
 
 	await forEachConcurrently(
 		pending.length,
@@ -113,10 +118,16 @@ export async function executeBatch(
 					fatal = { error, itemIndex };
 					stopController.abort();
 				}
+			} finally {
+				if (outcomes[itemIndex] !== undefined) {
+					record?.settle(itemIndex);
+					await record?.fold();
+				}
 			}
 		},
 		stopController.signal,
 	);
+	await record?.fold(true);
 
 	if (fatal)
 		throw withStartedRuns(

@@ -17,19 +17,32 @@ import { pause } from '../transport/pause';
  * another node's list: a Remove Duplicates node set to Scope: Workflow in the same workflow keeps
  * items (n8n then refuses our mode before writing anything) or real dates (which our dates never
  * pass); this helper then records without the lock, as before it (best effort), and changes nothing
- * there. A holder whose process died leaves the row behind: a waiter that has waited STALE_AFTER_MS
- * checks that the row is a lock (a later date before the year 1100 is still new to it), deletes it.
+ * there. A holder whose process died leaves the row behind: a waiter that has seen it held for
+ * STALE_AFTER_MS while the database answered it promptly checks that the row is a lock (a later
+ * date before the year 1100 is still new to it) and deletes it. Time the database took to answer
+ * does not count: when the database stalls, the holder's own write is stalled too, and the holder
+ * is alive; taking its lock then would let two processes rewrite the row at once.
  */
 const LOCK_MODE = { mode: 'latestDate' as const };
 /** What every attempt records: new only to the process that creates the row (holds the lock). */
 const LOCK_DATE = '1000-01-01T00:00:00.000Z';
 const LOCK_DATE_MS = Date.parse(LOCK_DATE);
-/** A holder keeps the lock for one read-and-write (milliseconds): this is far past that. */
-export const STALE_AFTER_MS = 5_000;
-/** A row that stays longer is another node's (or cannot be removed): record without the lock. */
-const GIVE_UP_AFTER_MS = 15_000;
-/** How long a process then records without the lock before it tries the row again. */
+/**
+ * A holder keeps the lock for one read-and-write (milliseconds): seen held this long, with every
+ * check answered within PROMPT_MS, the holder is gone (or its process has been frozen that long).
+ */
+export const STALE_AFTER_MS = 10_000;
+/** A check slower than this says nothing about the holder: the database itself was slow. */
+export const PROMPT_MS = 1_000;
+/** How long a process records without the lock once the row turned out to be another node's. */
 const NO_LOCK_MEMORY_MS = 10 * 60_000;
+
+/** The execution was cancelled while waiting for the lock: nothing was recorded. */
+export class LockCancelledError extends Error {
+	constructor() {
+		super("The execution was cancelled while waiting to record in n8n's database");
+	}
+}
 
 const noLockUntil = new Map<string, number>();
 
@@ -86,7 +99,9 @@ async function release(context: IExecuteFunctions): Promise<void> {
 /**
  * Runs `task` while holding this workflow's lock row (`locked` true). Runs it without the lock (the
  * caller's record is then best effort, as it was before the lock) when the row belongs to another
- * node, the database keeps failing, the wait passes GIVE_UP_AFTER_MS or the execution is cancelled.
+ * node or the database keeps failing. A lock that stays taken is waited for, however long the
+ * database takes, until its holder releases it or it is found stale (above); a cancelled execution
+ * stops waiting with LockCancelledError.
  */
 export async function withProcessedDataLock<T>(
 	context: IExecuteFunctions,
@@ -95,12 +110,14 @@ export async function withProcessedDataLock<T>(
 	const workflowId = String(context.getWorkflow().id);
 	if ((noLockUntil.get(workflowId) ?? 0) > Date.now()) return await task(false);
 	const signal = cancelSignalOf(context);
-	const started = Date.now();
-	let checkedStale = false;
+	/** Since when every check found the lock held and was answered promptly. */
+	let heldPromptlySince: number | undefined;
 	let failures = 0;
 	let delay = 5;
 	for (;;) {
+		const asked = Date.now();
 		const outcome = await attempt(context, LOCK_DATE);
+		const answered = Date.now();
 		if (outcome === 'acquired') {
 			try {
 				return await task(true);
@@ -109,27 +126,42 @@ export async function withProcessedDataLock<T>(
 			}
 		}
 		if (outcome === 'unavailable') return await task(false);
-		const waited = Date.now() - started;
-		failures = outcome === 'failed' ? failures + 1 : 0;
-		if (outcome === 'foreign' || waited >= GIVE_UP_AFTER_MS) {
+		if (outcome === 'foreign') {
 			noLockUntil.set(workflowId, Date.now() + NO_LOCK_MEMORY_MS);
 			context.logger.warn(
-				outcome === 'foreign'
-					? "This workflow's workflow-scope processed_data row belongs to another node: recording without the lock"
-					: `This workflow's processed_data lock stayed taken for ${waited} ms: recording without it`,
+				"This workflow's workflow-scope processed_data row belongs to another node: recording without the lock",
 			);
 			return await task(false);
 		}
-		if (failures >= 5 || signal?.aborted) return await task(false);
-		if (outcome === 'held' && !checkedStale && waited >= STALE_AFTER_MS) {
-			checkedStale = true;
-			if ((await attempt(context, probeDate())) === 'acquired') {
-				context.logger.warn(
-					`Removing this workflow's processed_data lock, taken for over ${STALE_AFTER_MS / 1000} s (its process probably died)`,
-				);
-				await release(context);
-				continue;
+		failures = outcome === 'failed' ? failures + 1 : 0;
+		if (failures >= 5) return await task(false);
+		if (signal?.aborted) throw new LockCancelledError();
+		if (outcome === 'held' && answered - asked <= PROMPT_MS) {
+			heldPromptlySince ??= asked;
+			if (answered - heldPromptlySince >= STALE_AFTER_MS) {
+				heldPromptlySince = undefined;
+				const probeAsked = Date.now();
+				const probe = await attempt(context, probeDate());
+				const prompt = Date.now() - probeAsked <= PROMPT_MS;
+				if (probe === 'acquired' && prompt) {
+					context.logger.warn(
+						`Removing this workflow's processed_data lock, held for over ${STALE_AFTER_MS / 1000} s while the database answered (its process probably died)`,
+					);
+					await release(context);
+					continue;
+				}
+				if (probe === 'held' && prompt) {
+					// Dates past the year 1000 + now: real dates, another node's row, never a lock.
+					noLockUntil.set(workflowId, Date.now() + NO_LOCK_MEMORY_MS);
+					context.logger.warn(
+						"This workflow's workflow-scope processed_data row holds another node's dates: recording without the lock",
+					);
+					return await task(false);
+				}
 			}
+		} else {
+			// A slow or failed answer: the database, not the holder, may be what took the time.
+			heldPromptlySince = undefined;
 		}
 		// Jittered, so processes that collided do not collide again in step.
 		await pause(delay + Math.floor(Math.random() * delay), signal);

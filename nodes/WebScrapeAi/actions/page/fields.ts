@@ -41,12 +41,17 @@ export async function executePageRequests(
 		);
 		return { body: buildBody(itemIndex), timeoutMs: timeoutS * 1000 };
 	});
-	const record = new DispatchRecord(this, path, {
-		message: () =>
-			'This page was already sent to webscrape.ai by an earlier attempt of this execution, so it was not sent again',
-		description:
-			'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The first attempt sent (or was sending) this request and it is billed once; its answer was lost with that attempt. Run the node again if you still need the result.',
-	});
+	const record = new DispatchRecord(
+		this,
+		path,
+		{
+			message: () =>
+				'This page was already sent to webscrape.ai by an earlier attempt of this execution, so it was not sent again',
+			description:
+				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The first attempt sent (or was sending) this request and it is billed once; its answer was lost with that attempt. Run the node again if you still need the result.',
+		},
+		items.length,
+	);
 	const slots = new PlanSlots(PAGE_CONCURRENCY);
 	return await executeBatch.call(
 		this,
@@ -85,7 +90,7 @@ export async function executePageRequests(
 				return [{ json, pairedItem: { item: itemIndex } }];
 			});
 		},
-		{ concurrency: PAGE_CONCURRENCY },
+		{ concurrency: PAGE_CONCURRENCY, record },
 	);
 }
 

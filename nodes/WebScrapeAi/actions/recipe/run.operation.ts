@@ -88,12 +88,17 @@ export async function execute(
 		}
 	}
 
-	const record = new DispatchRecord(this, 'recipe.run', {
-		message: (itemIndex) =>
-			`The run of recipe "${(prepared[itemIndex] as PreparedRun).recipeId}" for this item was already started by an earlier attempt of this execution, so it was not started again`,
-		description:
-			'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
-	});
+	const record = new DispatchRecord(
+		this,
+		'recipe.run',
+		{
+			message: (itemIndex) =>
+				`The run of recipe "${(prepared[itemIndex] as PreparedRun).recipeId}" for this item was already started by an earlier attempt of this execution, so it was not started again`,
+			description:
+				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
+		},
+		items.length,
+	);
 	const startedRuns = new Map<number, string>();
 	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
 	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
@@ -173,7 +178,7 @@ export async function execute(
 				return shapeEndedRun(node, ended, settings, itemIndex);
 			});
 		},
-		{ concurrency: batch.concurrency, startedRuns },
+		{ concurrency: batch.concurrency, startedRuns, record },
 	);
 }
 
