@@ -336,6 +336,32 @@ describe('a long run as a tool: bounded waits, a note, no second paid run', () =
 		expect(dispatchesOf('toolLong002')).toHaveLength(1);
 	});
 
+	test('a call that found no free slot of the plan within the Tool Wait started nothing: the next call starts the run', async () => {
+		api.sim.addRecipe('toolBusy001', { durationMs: 200, pages: 1, itemsPerPage: 1 });
+		const account = api.sim.account();
+		account.maxConcurrent = 1;
+		api.sim.occupy(1, 1500);
+		try {
+			const busy = await runAgentWithTool(
+				{
+					resource: 'recipe',
+					operation: 'run',
+					recipeId: "={{ $fromAI('recipeId', 'The recipe', 'string') }}",
+					options: TOOL_WAIT,
+				},
+				{ recipeId: 'toolBusy001' },
+			);
+			expect(JSON.stringify(busy.data.resultData)).toMatch(/Could not start the run of recipe/);
+			expect(dispatchesOf('toolBusy001').filter((entry) => entry.status === 202)).toHaveLength(0);
+			await sleepMs(700);
+			const rows = answerOf(await runAsTool('toolBusy001', TOOL_WAIT));
+			expect(rows).toHaveLength(1);
+			expect(dispatchesOf('toolBusy001').filter((entry) => entry.status === 202)).toHaveLength(1);
+		} finally {
+			account.maxConcurrent = undefined;
+		}
+	});
+
 	test('a run that ends within the Tool Wait returns its rows (default Tool Wait)', async () => {
 		const rows = answerOf(await runAsTool('toolRecipe1', FAST));
 		expect(rows).toHaveLength(2);
@@ -349,8 +375,8 @@ describe('a long run as a tool: bounded waits, a note, no second paid run', () =
 		);
 		expect(error).toMatch(/Tool Wait/);
 	});
-});
 
-test('the API key appears in no tool answer', () => {
-	expectNoSecret(api.seen);
+	test('the API key appears in no tool answer, error or log line', () => {
+		expectNoSecret(api.seen);
+	});
 });

@@ -128,8 +128,12 @@ export function noteToolRun(
 		startedAt: Date.now(),
 	};
 	toolRuns.set(key, entry);
+	let settled = false;
 	return {
+		// The first call counts: a later one (the caller's cleanup) changes nothing.
 		settle: (runId) => {
+			if (settled) return;
+			settled = true;
 			settle(runId);
 			if (!runId && toolRuns.get(key) === entry) toolRuns.delete(key);
 		},

@@ -129,54 +129,59 @@ export async function execute(
 				unit: 'runs in progress',
 			};
 			const toolRun = asTool ? noteToolRun(this, recipeId) : undefined;
-			return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
-				let runId = '';
-				try {
-					const dispatch = await apiRequest.call(this, {
-						method: 'POST',
-						path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-						kind: 'dispatch',
-						subject: { kind: 'recipe', id: recipeId },
-						itemIndex,
-						deadline,
-						stop,
-						onBusy,
-						beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
-					});
-					accepted();
-					runId = String(dispatch.data.run_id ?? '');
-					if (runId) startedRuns.set(itemIndex, runId);
-					if (!settings.waitForCompletion || !runId) {
-						await record.confirm(itemIndex);
-						return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
-					}
-				} finally {
-					toolRun?.settle(runId || undefined);
-				}
-				const startedAt = Date.now();
-				await record.confirm(itemIndex);
-				if (asTool) {
-					return await answerAsTool.call(
-						this,
-						recipeId,
-						{ runId, startedAt },
-						settings,
-						itemIndex,
-						{
-							fresh: true,
+			try {
+				return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
+					let runId = '';
+					try {
+						const dispatch = await apiRequest.call(this, {
+							method: 'POST',
+							path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+							kind: 'dispatch',
+							subject: { kind: 'recipe', id: recipeId },
+							itemIndex,
+							deadline,
 							stop,
-						},
-					);
-				}
-				// Build the poll URL from the credential's base URL: poll_url could name another host.
-				const ended = await waitForRun.call(this, runId, settings, {
-					itemIndex,
-					startedAt,
-					stop,
-					pollFirst: false,
+							onBusy,
+							beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
+						});
+						accepted();
+						runId = String(dispatch.data.run_id ?? '');
+						if (runId) startedRuns.set(itemIndex, runId);
+						if (!settings.waitForCompletion || !runId) {
+							await record.confirm(itemIndex);
+							return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+						}
+					} finally {
+						toolRun?.settle(runId || undefined);
+					}
+					const startedAt = Date.now();
+					await record.confirm(itemIndex);
+					if (asTool) {
+						return await answerAsTool.call(
+							this,
+							recipeId,
+							{ runId, startedAt },
+							settings,
+							itemIndex,
+							{
+								fresh: true,
+								stop,
+							},
+						);
+					}
+					// Build the poll URL from the credential's base URL: poll_url could name another host.
+					const ended = await waitForRun.call(this, runId, settings, {
+						itemIndex,
+						startedAt,
+						stop,
+						pollFirst: false,
+					});
+					return shapeEndedRun(node, ended, settings, itemIndex);
 				});
-				return shapeEndedRun(node, ended, settings, itemIndex);
-			});
+			} finally {
+				// No slot, or no answer: nothing was started that a repeated call could be given.
+				toolRun?.settle(undefined);
+			}
 		},
 		{ concurrency: batch.concurrency, startedRuns, record },
 	);
