@@ -112,6 +112,9 @@ for (const line of LINES_TO_TEST) {
 		const shoot = async (name) => {
 			await page.screenshot({ path: path.join(shots, `${name}.png`) });
 		};
+		/** The text of every element `selector` matches, in page order. */
+		const texts = async (selector) =>
+			await page.$$eval(selector, (items) => items.map((item) => item.textContent.trim()));
 		/** Problems logged since the last call (and forgets them). */
 		const takeProblems = () => problems.splice(0);
 
@@ -129,9 +132,7 @@ for (const line of LINES_TO_TEST) {
 			await page.keyboard.press('Control+A');
 			await page.keyboard.type(text);
 			await page.waitForTimeout(800);
-			return await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			return await texts('[data-test-id=node-creator-item-name]');
 		};
 		const openNode = async (name) => {
 			await page.keyboard.press('Escape');
@@ -201,14 +202,9 @@ for (const line of LINES_TO_TEST) {
 			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
 			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
 			await page.waitForSelector('[data-test-id=node-creator-category-item]');
-			const categories = await page.$$eval('[data-test-id=node-creator-category-item]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			const categories = await texts('[data-test-id=node-creator-category-item]');
 			assert.deepEqual(categories, ['Actions (5)', 'Triggers (3)']);
-			const listed = await page.$$eval(
-				'[data-test-id=node-creator] [data-test-id=item-iterator-item]',
-				(items) => items.map((item) => item.textContent.trim()),
-			);
+			const listed = await texts('[data-test-id=node-creator] [data-test-id=item-iterator-item]');
 			// The search result the panel opened from stays listed beneath it.
 			assert.deepEqual(
 				listed.filter((name) => !name.startsWith('WebScrape AI')),
@@ -227,9 +223,7 @@ for (const line of LINES_TO_TEST) {
 			await shoot('node-creator');
 			await page.click('[data-test-id=node-creator-category-item]:has-text("Triggers (3)")');
 			await page.waitForTimeout(400);
-			const names = await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			const names = await texts('[data-test-id=node-creator-item-name]');
 			for (const trigger of ['On completed', 'On failed', 'On cancelled'])
 				assert.ok(names.includes(trigger), `${trigger} not in ${JSON.stringify(names)}`);
 
@@ -239,9 +233,7 @@ for (const line of LINES_TO_TEST) {
 			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
 			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
 			await page.waitForSelector('[data-test-id=node-creator-category-item]');
-			const triggerFirst = await page.$$eval('[data-test-id=node-creator-category-item]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			const triggerFirst = await texts('[data-test-id=node-creator-category-item]');
 			assert.deepEqual(triggerFirst, ['Triggers (3)', 'Actions (5)']);
 			await shoot('node-creator-trigger-first');
 			assert.deepEqual(takeProblems(), []);
@@ -260,18 +252,14 @@ for (const line of LINES_TO_TEST) {
 			await openWorkflow(demo.MCP_WORKFLOW_ID);
 			await page.click('[data-test-id=canvas-handle-plus]');
 			await page.waitForSelector('[data-test-id=node-creator-search-bar]');
-			const headers = await page.$$eval('[data-test-id=nodes-list-header]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			const headers = await texts('[data-test-id=nodes-list-header]');
 			assert.ok(
 				headers.some((header) => /Tools/.test(header)),
 				JSON.stringify(headers),
 			);
 			await page.keyboard.type('WebScrape');
 			await page.waitForTimeout(800);
-			const names = await page.$$eval('[data-test-id=node-creator-item-name]', (items) =>
-				items.map((item) => item.textContent.trim()),
-			);
+			const names = await texts('[data-test-id=node-creator-item-name]');
 			assert.deepEqual(names, ['WebScrape AI Tool']);
 			await shoot('ai-tools');
 			assert.deepEqual(takeProblems(), []);

@@ -7,7 +7,7 @@
  * about 1,200 deliveries): every one recorded, sent once, and our rows under 60 KB.
  */
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,19 +15,11 @@ const { after, before, describe, test } = require('node:test');
 
 const demo = require('./demo');
 const n8n = require('./n8n');
+const { isRoot, sh } = require('./queue');
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const PAGES = Number(process.env.MARIADB_PAGES ?? 3000);
 const DELIVERIES = Number(process.env.MARIADB_DELIVERIES ?? 1300);
 const SCRAPE_WORKFLOW_ID = 'wsaiMariaScrape1';
-
-function sh(command, args, options = {}) {
-	return execFileSync(command, args, {
-		encoding: 'utf8',
-		stdio: ['ignore', 'pipe', 'pipe'],
-		...options,
-	});
-}
 
 function mariadbd() {
 	for (const candidate of ['/usr/sbin/mariadbd', '/usr/sbin/mysqld']) {

@@ -255,4 +255,4 @@ async function startTopology(line, setup) {
 	}
 }
 
-module.exports = { startTopology, ensureServices };
+module.exports = { startTopology, ensureServices, isRoot, sh };

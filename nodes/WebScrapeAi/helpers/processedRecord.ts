@@ -172,6 +172,8 @@ export class DispatchRecord {
 	private earlierBelow = 0;
 	private started?: Promise<void>;
 	private folding: Promise<void> = Promise.resolve();
+	/** Folds written so far: which start entry the next one writes again. */
+	private foldsDone = 0;
 
 	constructor(
 		private readonly context: IExecuteFunctions,
@@ -202,8 +204,6 @@ export class DispatchRecord {
 	private startValues(): [string, string] {
 		return [`${this.prefix}:start:a`, `${this.prefix}:start:b`];
 	}
-
-	private foldsDone = 0;
 
 	/** The values a watermark can take: multiples of FOLD_STEP, and the item count (all handled). */
 	private watermarkCandidates(): number[] {

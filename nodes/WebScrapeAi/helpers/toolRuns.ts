@@ -7,7 +7,7 @@ import type {
 
 import type { ApiEnvelope } from '../transport';
 import type { RunSettings } from './runs';
-import { RunTimeoutError, waitForRun } from './runs';
+import { RunTimeoutError, shapeEndedRun, waitForRun } from './runs';
 
 /**
  * Runs as an AI tool (an AI Agent or an MCP client calls the node's tool variant) answer within the
@@ -21,7 +21,7 @@ import { RunTimeoutError, waitForRun } from './runs';
 const REPEAT_WINDOW_MS = 16 * 60_000;
 
 /** What the item says when a run is still in progress after the tool's wait. */
-export function stillRunningItem(
+function stillRunningItem(
 	runId: string,
 	itemIndex: number,
 	context: {
@@ -52,7 +52,7 @@ export function stillRunningItem(
  * Waits for a run for at most the tool wait (and the item's Timeout): the ended run, or undefined
  * with the last status read when the run is still going.
  */
-export async function waitAsTool(
+async function waitAsTool(
 	this: IExecuteFunctions,
 	runId: string,
 	settings: RunSettings,
@@ -115,39 +115,72 @@ export async function runInProgress(
 
 /**
  * Notes a dispatch of `recipeId` before it is sent, so a call made at the same moment finds it;
- * `settle` gives its run ID (undefined: nothing was started) and `ended` forgets it.
+ * `settle` gives its run ID (undefined: nothing was started). The first call counts, so a caller
+ * can settle again in a `finally` whatever happened before.
  */
 export function noteToolRun(
 	context: IExecuteFunctions,
 	recipeId: string,
-): { settle: (runId: string | undefined) => void; ended: () => void } {
+): (runId: string | undefined) => void {
 	const key = keyOf(context, recipeId);
-	let settle: (runId: string | undefined) => void = () => undefined;
+	let resolve: (runId: string | undefined) => void = () => undefined;
 	const entry: ToolRun = {
-		runId: new Promise((resolve) => (settle = resolve)),
+		runId: new Promise((settle) => (resolve = settle)),
 		startedAt: Date.now(),
 	};
 	toolRuns.set(key, entry);
 	let settled = false;
-	return {
-		// The first call counts: a later one (the caller's cleanup) changes nothing.
-		settle: (runId) => {
-			if (settled) return;
-			settled = true;
-			settle(runId);
-			if (!runId && toolRuns.get(key) === entry) toolRuns.delete(key);
-		},
-		ended: () => {
-			if (toolRuns.get(key) === entry) toolRuns.delete(key);
-		},
+	return (runId) => {
+		if (settled) return;
+		settled = true;
+		resolve(runId);
+		if (!runId && toolRuns.get(key) === entry) toolRuns.delete(key);
 	};
 }
 
 /** Forgets run `runId` of `recipeId` once a caller was given its end (its rows or its failure). */
-export function forgetToolRun(context: IExecuteFunctions, recipeId: unknown, runId: string): void {
+function forgetToolRun(context: IExecuteFunctions, recipeId: unknown, runId: string): void {
 	const key = keyOf(context, String(recipeId ?? ''));
 	const entry = toolRuns.get(key);
 	void entry?.runId.then((id) => {
 		if (id === runId && toolRuns.get(key) === entry) toolRuns.delete(key);
 	});
+}
+
+/**
+ * Answers a tool call about run `runId` (Recipe → Run's, or Run → Get's): waits for it at most the
+ * Tool Wait, then gives its rows (or its failure) and forgets it, or the "still running" note.
+ * `repeatOf`: an earlier call started the run and this one asked for the same recipe again.
+ */
+export async function answerAsTool(
+	this: IExecuteFunctions,
+	runId: string,
+	settings: RunSettings,
+	context: {
+		itemIndex: number;
+		operation: 'run' | 'get';
+		stop?: AbortSignal;
+		pollFirst: boolean;
+		repeatOf?: { startedAt: number };
+	},
+): Promise<INodeExecutionData[]> {
+	const { itemIndex } = context;
+	const outcome = await waitAsTool.call(this, runId, settings, {
+		itemIndex,
+		startedAt: Date.now(),
+		stop: context.stop,
+		pollFirst: context.pollFirst,
+	});
+	if (!outcome.ended) {
+		return [
+			stillRunningItem(runId, itemIndex, {
+				status: outcome.status,
+				waitedMs: outcome.waitedMs,
+				operation: context.operation,
+				repeatOf: context.repeatOf,
+			}),
+		];
+	}
+	forgetToolRun(this, outcome.ended.data.recipe_id, runId);
+	return shapeEndedRun(this.getNode(), outcome.ended, settings, itemIndex);
 }

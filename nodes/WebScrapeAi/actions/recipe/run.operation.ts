@@ -6,13 +6,7 @@ import { DispatchRecord } from '../../helpers/processedRecord';
 import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
-import {
-	forgetToolRun,
-	noteToolRun,
-	runInProgress,
-	stillRunningItem,
-	waitAsTool,
-} from '../../helpers/toolRuns';
+import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
 import { apiRequest } from '../../transport';
 import { outputField, runOptionsField } from '../runOptions.description';
@@ -111,7 +105,15 @@ export async function execute(
 			const asTool = settings.toolWaitMs > 0 && settings.waitForCompletion;
 			if (asTool) {
 				const earlier = await runInProgress(this, recipeId);
-				if (earlier) return await answerAsTool.call(this, recipeId, earlier, settings, itemIndex);
+				if (earlier) {
+					return await answerAsTool.call(this, earlier.runId, settings, {
+						itemIndex,
+						operation: 'run',
+						stop,
+						pollFirst: true,
+						repeatOf: earlier,
+					});
+				}
 			}
 			// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
 			// after the client gave up would start a run nobody learns the ID of.
@@ -128,46 +130,36 @@ export async function execute(
 				what: `start the run of recipe "${recipeId}"`,
 				unit: 'runs in progress',
 			};
-			const toolRun = asTool ? noteToolRun(this, recipeId) : undefined;
+			const settleToolRun = asTool ? noteToolRun(this, recipeId) : undefined;
 			try {
 				return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
-					let runId = '';
-					try {
-						const dispatch = await apiRequest.call(this, {
-							method: 'POST',
-							path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-							kind: 'dispatch',
-							subject: { kind: 'recipe', id: recipeId },
-							itemIndex,
-							deadline,
-							stop,
-							onBusy,
-							beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
-						});
-						accepted();
-						runId = String(dispatch.data.run_id ?? '');
-						if (runId) startedRuns.set(itemIndex, runId);
-						if (!settings.waitForCompletion || !runId) {
-							await record.confirm(itemIndex);
-							return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
-						}
-					} finally {
-						toolRun?.settle(runId || undefined);
-					}
+					const dispatch = await apiRequest.call(this, {
+						method: 'POST',
+						path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+						kind: 'dispatch',
+						subject: { kind: 'recipe', id: recipeId },
+						itemIndex,
+						deadline,
+						stop,
+						onBusy,
+						beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
+					});
+					accepted();
 					const startedAt = Date.now();
+					const runId = String(dispatch.data.run_id ?? '');
+					settleToolRun?.(runId || undefined);
 					await record.confirm(itemIndex);
+					if (runId) startedRuns.set(itemIndex, runId);
+					if (!settings.waitForCompletion || !runId) {
+						return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+					}
 					if (asTool) {
-						return await answerAsTool.call(
-							this,
-							recipeId,
-							{ runId, startedAt },
-							settings,
+						return await answerAsTool.call(this, runId, settings, {
 							itemIndex,
-							{
-								fresh: true,
-								stop,
-							},
-						);
+							operation: 'run',
+							stop,
+							pollFirst: false,
+						});
 					}
 					// Build the poll URL from the credential's base URL: poll_url could name another host.
 					const ended = await waitForRun.call(this, runId, settings, {
@@ -180,44 +172,11 @@ export async function execute(
 				});
 			} finally {
 				// No slot, or no answer: nothing was started that a repeated call could be given.
-				toolRun?.settle(undefined);
+				settleToolRun?.(undefined);
 			}
 		},
 		{ concurrency: batch.concurrency, startedRuns, record },
 	);
-}
-
-/**
- * As a tool: waits for the run at most the Tool Wait, then gives its rows (or failure) and forgets
- * it, or the "still running" note. `fresh`: the run was just started by this call; otherwise an
- * earlier call started it and this one was asked for the same recipe while no caller had its end.
- */
-async function answerAsTool(
-	this: IExecuteFunctions,
-	recipeId: string,
-	run: { runId: string; startedAt: number },
-	settings: RunSettings,
-	itemIndex: number,
-	options: { fresh?: boolean; stop?: AbortSignal } = {},
-): Promise<INodeExecutionData[]> {
-	const outcome = await waitAsTool.call(this, run.runId, settings, {
-		itemIndex,
-		startedAt: Date.now(),
-		stop: options.stop,
-		pollFirst: !options.fresh,
-	});
-	if (!outcome.ended) {
-		return [
-			stillRunningItem(run.runId, itemIndex, {
-				status: outcome.status,
-				waitedMs: outcome.waitedMs,
-				operation: 'run',
-				repeatOf: options.fresh ? undefined : run,
-			}),
-		];
-	}
-	forgetToolRun(this, recipeId, run.runId);
-	return shapeEndedRun(this.getNode(), outcome.ended, settings, itemIndex);
 }
 
 /** Reads the free usage endpoint once; returns an error when the batch would exceed the quota. */

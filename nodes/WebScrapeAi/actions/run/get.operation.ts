@@ -10,7 +10,7 @@ import {
 	shapeEndedRun,
 	waitForRun,
 } from '../../helpers/runs';
-import { forgetToolRun, stillRunningItem, waitAsTool } from '../../helpers/toolRuns';
+import { answerAsTool } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
 import { apiRequest } from '../../transport';
 import { outputField, runOptionsField } from '../runOptions.description';
@@ -64,23 +64,12 @@ export async function execute(
 			// As a tool, a run in progress is waited for (at most the Tool Wait), whatever Wait for
 			// Completion says: a model asked for the rows, and a call costs it a turn.
 			if (settings.toolWaitMs > 0) {
-				const outcome = await waitAsTool.call(this, runId, settings, {
+				return await answerAsTool.call(this, runId, settings, {
 					itemIndex,
-					startedAt: Date.now(),
+					operation: 'get',
 					stop,
 					pollFirst: true,
 				});
-				if (!outcome.ended) {
-					return [
-						stillRunningItem(runId, itemIndex, {
-							status: outcome.status,
-							waitedMs: outcome.waitedMs,
-							operation: 'get',
-						}),
-					];
-				}
-				forgetToolRun(this, outcome.ended.data.recipe_id, runId);
-				return shapeEndedRun(node, outcome.ended, settings, itemIndex);
 			}
 			const envelope = settings.waitForCompletion
 				? await waitForRun.call(this, runId, settings, {
