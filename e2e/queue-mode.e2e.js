@@ -17,8 +17,11 @@ const queue = require('./queue');
 const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 const DELIVERIES = Number(process.env.QUEUE_DELIVERIES ?? 40);
 const AT_ONCE = 10;
+/** The stall test's burst: this many distinct deliveries, BURST_AT_ONCE at a time. */
+const BURST = Number(process.env.QUEUE_BURST ?? 150);
+const BURST_AT_ONCE = 20;
 /** Rounds of DELIVERIES distinct deliveries and their repeats to the other webhook process. */
-const ROUNDS = Number(process.env.QUEUE_ROUNDS ?? 10);
+const ROUNDS = Number(process.env.QUEUE_ROUNDS ?? 3);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { until } = demo;
@@ -175,6 +178,64 @@ const LONG_WAIT_WORKFLOW = {
 	settings: { executionOrder: 'v1' },
 };
 
+/** What a user builds without this package: Webhook → HTTP Request (GET the run) → the same Set. */
+const BY_HAND_PATH = 'wsai-by-hand-run-ended';
+const byHandWorkflow = (simBaseUrl) => ({
+	id: 'wsaiQueueByHand1',
+	name: 'queue mode: the trigger built by hand',
+	active: false,
+	nodes: [
+		{
+			parameters: {
+				httpMethod: 'POST',
+				path: BY_HAND_PATH,
+				responseMode: 'onReceived',
+				options: {},
+			},
+			id: 'a1000000-0000-4000-8000-000000000001',
+			name: 'Webhook',
+			type: 'n8n-nodes-base.webhook',
+			typeVersion: 2,
+			position: [0, 0],
+			webhookId: 'a1000000-0000-4000-8000-0000000000aa',
+		},
+		{
+			parameters: {
+				url: `=${simBaseUrl}/smartbrowse/runs/{{ $json.body.run_id }}`,
+				sendHeaders: true,
+				headerParameters: { parameters: [{ name: 'x-api-key', value: demo.TEST_KEY }] },
+				options: {},
+			},
+			id: 'a1000000-0000-4000-8000-000000000002',
+			name: 'Get the run',
+			type: 'n8n-nodes-base.httpRequest',
+			typeVersion: 4.2,
+			position: [200, 0],
+		},
+		{
+			parameters: {
+				assignments: {
+					assignments: [
+						{ id: 'f0', name: 'run', value: '={{ $json.data.id }}', type: 'string' },
+						{ id: 'f1', name: 'status', value: '={{ $json.data.run_status }}', type: 'string' },
+					],
+				},
+				options: {},
+			},
+			id: 'a1000000-0000-4000-8000-000000000003',
+			name: 'Summarise the run',
+			type: 'n8n-nodes-base.set',
+			typeVersion: 3.4,
+			position: [400, 0],
+		},
+	],
+	connections: {
+		Webhook: { main: [[{ node: 'Get the run', type: 'main', index: 0 }]] },
+		'Get the run': { main: [[{ node: 'Summarise the run', type: 'main', index: 0 }]] },
+	},
+	settings: { executionOrder: 'v1' },
+});
+
 for (const line of LINES_TO_TEST) {
 	describe(`queue mode, n8n ${n8n.LINES[line].version}`, { timeout: 20 * 60 * 1000 }, () => {
 		let sim;
@@ -234,8 +295,19 @@ for (const line of LINES_TO_TEST) {
 			sim.addRecipe('queueLong001', { pages: 1, itemsPerPage: 1, durationMs: 150000 });
 			topology = await queue.startTopology(line, {
 				credentials: [demo.credential(sim.baseUrl)],
-				workflows: [...demo.examples(), ACTION_WORKFLOW, SLOW_WORKFLOW, LONG_WAIT_WORKFLOW],
-				activate: [demo.TRIGGER_WORKFLOW_ID, ACTION_WORKFLOW.id, LONG_WAIT_WORKFLOW.id],
+				workflows: [
+					...demo.examples(),
+					ACTION_WORKFLOW,
+					SLOW_WORKFLOW,
+					LONG_WAIT_WORKFLOW,
+					byHandWorkflow(sim.baseUrl),
+				],
+				activate: [
+					demo.TRIGGER_WORKFLOW_ID,
+					ACTION_WORKFLOW.id,
+					LONG_WAIT_WORKFLOW.id,
+					byHandWorkflow(sim.baseUrl).id,
+				],
 			});
 			session = await n8n.session(topology.main);
 			key = await n8n.apiKey(session);
@@ -528,6 +600,140 @@ for (const line of LINES_TO_TEST) {
 			);
 			assert.equal(repeatsReaching(allRuns), 0, `repeats past the webhook check: ${pastWebhook}`);
 			assert.equal(lockRowsLeft, 0);
+		});
+
+		test(`a burst of ${BURST} deliveries with Postgres frozen for 20 s in the middle, then every delivery sent again to both webhook processes: each reaches the next node exactly once; WAL per delivery and drain time against the same workflow built by hand`, async () => {
+			const headers = { Authorization: demo.WEBHOOK_SECRET };
+			const version = n8n.LINES[line].version;
+			const ours = (process) => `${topology.webhookBaseUrls[process]}${triggerPath}`;
+			const byHand = (process) => `${topology.webhookBaseUrls[process]}/webhook/${BY_HAND_PATH}`;
+			const fresh = (count) =>
+				Array.from({ length: count }, () => sim.seedCompletedRun('m3Yc2tFvN8q'));
+			const post = async (run, url) => {
+				const sending = sim.deliver(run.id, { url, headers });
+				const record = sim.deliveries.at(-1);
+				await sending;
+				return record;
+			};
+			/** AT_A_TIME at once, spread over both webhook processes, as a burst from webscrape.ai. */
+			const burst = async (runs, urlOf) => {
+				const records = [];
+				for (let offset = 0; offset < runs.length; offset += BURST_AT_ONCE) {
+					const batch = runs.slice(offset, offset + BURST_AT_ONCE);
+					records.push(
+						...(await Promise.all(
+							batch.map(async (run, index) => await post(run, urlOf((offset + index) % 2))),
+						)),
+					);
+				}
+				return records;
+			};
+			const counts = (workflowId) =>
+				topology
+					.query(
+						`SELECT count(*), count(*) FILTER (WHERE "stoppedAt" IS NULL), coalesce(extract(epoch from max("stoppedAt")) * 1000, 0) FROM execution_entity WHERE "workflowId" = '${workflowId}'`,
+					)
+					.split('\t')
+					.map(Number);
+			/** Waits until every execution of the workflow has stopped (none added for 3 s). */
+			const drained = async (workflowId) => {
+				let last = -1;
+				let stableSince = Date.now();
+				return await until(
+					`${workflowId}'s executions to finish`,
+					async () => {
+						const [total, open, lastStop] = counts(workflowId);
+						if (total !== last) {
+							last = total;
+							stableSince = Date.now();
+						}
+						return open === 0 && Date.now() - stableSince > 3000 ? lastStop : false;
+					},
+					300000,
+				);
+			};
+			const measure = async (workflowId, urlOf) => {
+				await drained(workflowId);
+				const lsn = topology.wal();
+				const started = Date.now();
+				const records = await burst(fresh(BURST), urlOf);
+				for (const record of records)
+					assert.equal(record.status, 200, record.error ?? record.responseBody);
+				const lastStop = await drained(workflowId);
+				return { walPerDelivery: topology.wal(lsn) / BURST, drainMs: lastStop - started };
+			};
+			const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+
+			const byHandFirst = await measure(byHandWorkflow(sim.baseUrl).id, byHand);
+			const oursFirst = await measure(demo.TRIGGER_WORKFLOW_ID, ours);
+
+			// The burst, with Postgres frozen 20 s a moment after it began.
+			const before = new Set(
+				(await executionsOf(demo.TRIGGER_WORKFLOW_ID)).map((execution) => String(execution.id)),
+			);
+			const stalledRuns = fresh(BURST);
+			const sending = burst(stalledRuns, ours);
+			await sleep(1500);
+			const frozen = await topology.stallDatabase(20000);
+			const firstSend = await sending;
+			await drained(demo.TRIGGER_WORKFLOW_ID);
+			// Every delivery again, to both webhook processes at the same moment.
+			const resent = [];
+			for (let offset = 0; offset < stalledRuns.length; offset += BURST_AT_ONCE / 2) {
+				const batch = stalledRuns.slice(offset, offset + BURST_AT_ONCE / 2);
+				resent.push(
+					...(await Promise.all(
+						batch.flatMap((run) => [0, 1].map(async (process) => await post(run, ours(process)))),
+					)),
+				);
+			}
+			for (const record of resent)
+				assert.equal(record.status, 200, record.error ?? record.responseBody);
+			await drained(demo.TRIGGER_WORKFLOW_ID);
+			const reached = new Map();
+			let inError = 0;
+			const executions = (await executionsOf(demo.TRIGGER_WORKFLOW_ID)).filter(
+				(execution) => !before.has(String(execution.id)),
+			);
+			for (const execution of executions) {
+				const detail = await n8n.publicApi(
+					topology.main,
+					key,
+					'GET',
+					`/executions/${execution.id}?includeData=true`,
+				);
+				if (detail.body.status === 'error' || detail.body.status === 'crashed') inError++;
+				const runData = detail.body.data?.resultData?.runData ?? {};
+				if (!runData['Summarise the run']) continue;
+				const runId = runData['When a run ends']?.[0]?.data?.main?.[0]?.[0]?.json?.id;
+				reached.set(runId, (reached.get(runId) ?? 0) + 1);
+			}
+			const lost = stalledRuns.filter((run) => !reached.get(run.id)).length;
+			const duplicates = stalledRuns.reduce(
+				(sum, run) => sum + Math.max(0, (reached.get(run.id) ?? 0) - 1),
+				0,
+			);
+			const unanswered = firstSend.filter((record) => record.status !== 200).length;
+
+			// The same figures again, now that the trigger's row is full (1,000 entries).
+			const oursAtCap = await measure(demo.TRIGGER_WORKFLOW_ID, ours);
+			const byHandLast = await measure(byHandWorkflow(sim.baseUrl).id, byHand);
+			const byHandWal = (byHandFirst.walPerDelivery + byHandLast.walPerDelivery) / 2;
+			const byHandDrain = (byHandFirst.drainMs + byHandLast.drainMs) / 2;
+			const rows = topology
+				.query(
+					`SELECT context, length(value::text) FROM processed_data WHERE "workflowId" = '${demo.TRIGGER_WORKFLOW_ID}'`,
+				)
+				.split('\n')
+				.join('; ');
+			console.log(
+				`STALL n8n ${version}: ${BURST} deliveries, Postgres (${frozen} processes) frozen 20 s mid-burst; ${unanswered} first sends not answered 200; then each sent again to both webhook processes: lost ${lost}, duplicates ${duplicates} at the next node; ${inError} of ${executions.length} executions in error`,
+			);
+			console.log(
+				`COST n8n ${version}: WAL per delivery by hand ${kb(byHandFirst.walPerDelivery)} / ${kb(byHandLast.walPerDelivery)}; ours ${kb(oursFirst.walPerDelivery)} (${(oursFirst.walPerDelivery / byHandWal).toFixed(2)}×), row full ${kb(oursAtCap.walPerDelivery)} (${(oursAtCap.walPerDelivery / byHandWal).toFixed(2)}×); drain ${BURST} deliveries by hand ${(byHandFirst.drainMs / 1000).toFixed(1)} s / ${(byHandLast.drainMs / 1000).toFixed(1)} s, ours ${(oursFirst.drainMs / 1000).toFixed(1)} s (${(oursFirst.drainMs / byHandDrain).toFixed(2)}×), row full ${(oursAtCap.drainMs / 1000).toFixed(1)} s (${(oursAtCap.drainMs / byHandDrain).toFixed(2)}×); our processed_data rows (context, bytes): ${rows}`,
+			);
+			assert.equal(duplicates, 0, 'no delivery reaches the next node twice');
+			assert.equal(lost, 0, 'every delivery reaches the next node');
 		});
 	});
 }

@@ -106,6 +106,35 @@ async function startPostgres(root) {
 				sql,
 			]).trim();
 		},
+		/** Bytes of WAL Postgres has written since `since` (a pg_current_wal_lsn(); none: the LSN now). */
+		wal(since) {
+			return since === undefined
+				? this.query('SELECT pg_current_wal_lsn()')
+				: Number(this.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${since}')`));
+		},
+		/**
+		 * Freezes this instance for `ms`, as a failover or a stalled disk does: SIGSTOP to its
+		 * postmaster and each of its backends (by the PIDs of this instance only), then SIGCONT.
+		 * Connections stay open; every statement in flight or sent meanwhile waits.
+		 */
+		async stall(ms) {
+			const postmaster = Number(
+				fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+			);
+			process.kill(postmaster, 'SIGSTOP');
+			const backends = sh('ps', ['-o', 'pid=', '--ppid', String(postmaster)])
+				.split('\n')
+				.map(Number)
+				.filter((pid) => pid > 0);
+			for (const pid of backends) process.kill(pid, 'SIGSTOP');
+			try {
+				await new Promise((resolve) => setTimeout(resolve, ms));
+			} finally {
+				for (const pid of backends) process.kill(pid, 'SIGCONT');
+				process.kill(postmaster, 'SIGCONT');
+			}
+			return backends.length + 1;
+		},
 		stop() {
 			try {
 				asPostgres('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
@@ -246,7 +275,9 @@ async function startTopology(line, setup) {
 			output: (name) => logs[name](),
 			/** Starts one more worker under `name` (after one died) and resolves when it is ready. */
 			spawnWorker,
-			query: postgres.query,
+			query: (sql) => postgres.query(sql),
+			wal: (since) => postgres.wal(since),
+			stallDatabase: async (ms) => await postgres.stall(ms),
 			stop: stopAll,
 		};
 	} catch (error) {

@@ -10,7 +10,7 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { apiRequest } from '../WebScrapeAi/transport';
-import { handleDelivery, markStoreEpoch } from './delivery';
+import { dropOldDedupeList, handleDelivery } from './delivery';
 import { properties } from './properties';
 import { emitDeliveredRuns } from './runDetails';
 
@@ -69,7 +69,7 @@ export class WebScrapeAiTrigger implements INodeType {
 					subject: { kind: 'usage' },
 					deadline: Date.now() + 20_000,
 				});
-				markStoreEpoch(this.getWorkflowStaticData('node'));
+				dropOldDedupeList(this.getWorkflowStaticData('node'));
 				return true;
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {

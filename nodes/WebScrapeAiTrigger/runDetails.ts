@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { recordInProcessedData } from '../WebScrapeAi/helpers/processedRecord';
 import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/helpers/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
+import { rememberEmitted } from './emitted';
 
 /**
  * How long the execution a delivery started keeps trying to read the run: a run that webscrape.ai
@@ -25,7 +26,7 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 		const runId = String(delivery.run_id ?? '');
 		const event = String(delivery.event ?? '');
 		if (!(this.getNodeParameter('fetchRunDetails', itemIndex, true) as boolean)) {
-			if (await emittedByAnotherExecution.call(this, runId, event)) continue;
+			if (await emittedByAnotherExecution.call(this, runId, event, itemIndex)) continue;
 			output.push({ json: delivery, pairedItem: { item: itemIndex } });
 			continue;
 		}
@@ -38,7 +39,7 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 			continue;
 		}
 		// Recorded only once the run was read: an execution that failed before is retried whole.
-		if (await emittedByAnotherExecution.call(this, runId, event)) continue;
+		if (await emittedByAnotherExecution.call(this, runId, event, itemIndex)) continue;
 		const rows = this.getNodeParameter('output', itemIndex, 'run') === 'items';
 		if (rows && event === 'completed') {
 			const items = runItems(run, itemIndex, false);
@@ -56,34 +57,42 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 }
 
 /**
- * The second line of defence against a delivery repeated to another webhook process: the webhook's
- * static-data check can miss a key another process saved at the same moment (n8n saves static data
- * whole, without a lock), but every execution records the delivery in n8n's database (shared by all
- * processes, written under a lock: rowLock.ts) before it emits it, and an execution that finds
- * another execution's record emits nothing, so the repeat never reaches the next node. A re-run of
- * the same execution (n8n 1.x queue mode, after a worker died) finds only its own record and emits
- * again. When the record cannot be written the delivery is emitted: losing it would be worse than
- * the rare repeat.
+ * Whether another execution already emitted this delivery, decided by a record in n8n's database
+ * (shared by every process, written under a lock: rowLock.ts) that this execution writes before it
+ * emits. The record is the only authority: nothing is kept at the webhook that could swallow a
+ * repeat of a delivery whose execution failed before this point. A re-run of the same execution
+ * (n8n 1.x queue mode, after a worker died) finds only its own entry and emits again. When the
+ * record cannot be written the execution fails rather than emit unrecorded (which could let a
+ * repeat through too): the delivery stays in the failed execution, and a repeat of it is emitted.
+ * Test events (manual mode) are neither checked nor recorded, so they always show in the editor
+ * and never keep the production delivery of the same run out.
  */
 async function emittedByAnotherExecution(
 	this: IExecuteFunctions,
 	runId: string,
 	event: string,
+	itemIndex: number,
 ): Promise<boolean> {
 	if ((this.getNodeParameter('options.dedupe', 0, true) as boolean) === false) return false;
-	const epoch = this.getWorkflowStaticData('node').epoch;
-	const delivery = `delivery:${typeof epoch === 'string' ? epoch : ''}:${runId}:${event}`;
+	if (this.getMode() === 'manual') return false;
+	const delivery = `delivery:${runId}:${event}`;
 	const thisExecution = `${delivery}:${this.getExecutionId()}`;
+	let outcome: Awaited<ReturnType<typeof recordInProcessedData>>;
 	try {
-		const outcome = await recordInProcessedData(this, [delivery, thisExecution]);
-		if (outcome === 'unrecorded') return false;
-		if (!outcome.processed.has(delivery) || outcome.processed.has(thisExecution)) return false;
+		outcome = await recordInProcessedData(this, [delivery, thisExecution]);
 	} catch (error) {
-		this.logger.warn(
-			`Could not record delivery ${runId}:${event} in n8n's database (${(error as Error).message}); emitting it`,
+		throw new NodeOperationError(
+			this.getNode(),
+			`Could not record the delivery of run "${runId}" (${event}) in n8n's database, so it was not emitted [item ${itemIndex}]`,
+			{
+				itemIndex,
+				description: `Emitting it unrecorded could let a repeat of it reach the next node too. The delivery is kept in this execution: retry it from n8n's executions list once the database answers; if webscrape.ai sends it again, that delivery is emitted. ${(error as Error).message}`,
+			},
 		);
-		return false;
 	}
+	if (outcome === 'unrecorded') return false;
+	rememberEmitted(this, runId, event);
+	if (!outcome.processed.has(delivery) || outcome.processed.has(thisExecution)) return false;
 	this.logger.info(
 		`Delivery ${runId}:${event} was already emitted by another execution of this trigger: nothing emitted`,
 	);

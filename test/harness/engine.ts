@@ -677,13 +677,14 @@ export async function deliver(
 
 /**
  * Runs the execution a delivery starts, with `body` as the trigger's input, without the webhook's
- * checks: what n8n does when the webhook request let a delivery through.
+ * checks: what n8n does when the webhook request let a delivery through ('manual': a test event).
  */
 export async function deliverAsExecution(
 	setup: TriggerSetup,
 	body: IDataObject,
+	mode: 'manual' | 'webhook' = 'webhook',
 ): Promise<ActionRun> {
-	return await executeFrom(setup.workflow, setup.node, [{ json: body }], 'webhook', {
+	return await executeFrom(setup.workflow, setup.node, [{ json: body }], mode, {
 		...setup.additionalData,
 		executionId: `test-execution-${++executions}`,
 	});

@@ -23,6 +23,7 @@ export interface IExecuteFunctions {
 	getNode(): unknown; getNodeParameter(name: string, index: number, fallback?: unknown): unknown;
 	continueOnFail(): boolean; getInputData(): unknown[]; getCredentials(type: string, index?: number): Promise<unknown>;
 	getWorkflowStaticData(type: string): unknown; getWorkflow(): unknown; getExecutionId(): string;
+	getMode(): string;
 	helpers: {
 		httpRequestWithAuthentication(type: string, options: unknown): Promise<unknown>;
 		checkProcessedAndRecord(items: unknown[], scope: string, options: object): Promise<unknown>;

@@ -36,13 +36,8 @@ async function twoProcesses(): Promise<{ a: TriggerSetup; b: TriggerSetup; workf
 	const workflowId = `raced-wf-${++workflows}`;
 	const params = { events: ['completed'], fetchRunDetails: true, output: 'run' };
 	const credentials = { apiKey: TEST_KEY, baseUrl };
-	const staticData = { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'e1' } };
-	const a = await setUpTrigger(params, credentials, { workflowId, staticData });
-	const b = await setUpTrigger(params, credentials, {
-		workflowId,
-		staticData,
-		nodeTypes: otherProcess,
-	});
+	const a = await setUpTrigger(params, credentials, { workflowId });
+	const b = await setUpTrigger(params, credentials, { workflowId, nodeTypes: otherProcess });
 	return { a, b, workflowId };
 }
 

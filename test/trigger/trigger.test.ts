@@ -9,9 +9,11 @@ import {
 	callLifecycle,
 	deliver,
 	deliverAsExecution,
+	processedData,
 	setUpTrigger,
 	visible,
 } from '../harness/engine';
+import { loadPackageAsAnotherProcess } from '../another-process';
 import { TEST_KEY, expectNoSecret, sleepMs } from '../helpers';
 import { Simulator } from '../simulator';
 
@@ -161,150 +163,119 @@ describe('WebScrape AI Trigger', () => {
 		expect(visible([missing, wrong])).not.toContain(HEADER_SECRET);
 	});
 
-	test('dedupe: the same delivery twice → one emission, memory carried in static data', async () => {
+	test('dedupe: the same delivery twice → one emission; in one process the repeat starts no execution, and static data holds nothing per delivery', async () => {
 		const setup = await trigger();
 		const runId = await finishedRun('hooked1');
 		const first = await send(setup, payloadOf(runId));
 		const second = await send(setup, payloadOf(runId, 'prefixed'));
 		expect(first.emitted).toHaveLength(1);
-		expect(second.status).toBe(200);
-		expect(second.emitted).toBeUndefined();
-		expect((setup.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([
-			`${runId}:completed`,
+		expect([second.status, second.body, second.started]).toEqual([
+			200,
+			{ received: true, started: false },
+			undefined,
 		]);
+		expect(setup.workflow.staticData['node:WebScrape AI Trigger']).toBeUndefined();
 		// Turned off, repeats start the workflow again.
 		const noDedupe = await trigger({ options: { dedupe: false } });
 		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
 		expect((await send(noDedupe, payloadOf(runId))).emitted).toHaveLength(1);
 	});
 
-	test('dedupe: concurrent deliveries, each with the static data n8n loaded for it, keep every key', async () => {
-		const params = { events: ['completed', 'failed'], fetchRunDetails: true, output: 'run' };
-		const credentials = { apiKey: TEST_KEY, baseUrl };
-		const loaded = { 'node:WebScrape AI Trigger': { deliveries: ['older:completed'] } };
-		const requestA = await setUpTrigger(params, credentials, {
-			workflowId: 'shared-wf',
-			staticData: loaded,
-		});
-		const requestB = await setUpTrigger(params, credentials, {
-			workflowId: 'shared-wf',
-			staticData: loaded,
-		});
-		const runA = await finishedRun('hooked1');
-		const runB = await finishedRun('hooked1');
-		// Both requests loaded the store before either was answered; B is answered (and, in n8n,
-		// saved) last, so its save must keep A's key too.
-		const [a, b] = await Promise.all([
-			send(requestA, payloadOf(runA)),
-			send(requestB, payloadOf(runB)),
-		]);
-		expect([a.emitted?.length, b.emitted?.length]).toEqual([1, 1]);
-		const savedLast = (requestB.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries;
-		expect(savedLast).toEqual(['older:completed', `${runA}:completed`, `${runB}:completed`]);
-		// A later request loads what was saved last and recognises both runs.
-		const later = await setUpTrigger(params, credentials, {
-			workflowId: 'shared-wf',
-			staticData: { 'node:WebScrape AI Trigger': { deliveries: savedLast } },
-		});
-		expect((await send(later, payloadOf(runA))).emitted).toBeUndefined();
-		expect((await send(later, payloadOf(runB))).emitted).toBeUndefined();
-	});
-
-	test('dedupe across saves: keys a concurrent save dropped are restored; a reset store is never overruled', async () => {
-		const params = { events: ['completed', 'failed'], fetchRunDetails: false, output: 'run' };
-		const credentials = { apiKey: TEST_KEY, baseUrl };
-		const stored = (deliveries: string[], epoch: string) => ({
-			'node:WebScrape AI Trigger': { deliveries, epoch },
-		});
-		const body = { event: 'completed', run_id: 'seenRun01', recipe_id: 'hooked1' };
-		const first = await setUpTrigger(params, credentials, {
-			workflowId: 'epoch-wf',
-			staticData: stored(['other:completed'], 'e1'),
-		});
-		expect((await deliver(first, { body })).emitted).toHaveLength(1);
-		// Another save (in n8n: another webhook process's) dropped the key from the store.
-		const clobbered = await setUpTrigger(params, credentials, {
-			workflowId: 'epoch-wf',
-			staticData: stored(['other:completed'], 'e1'),
-		});
-		expect((await deliver(clobbered, { body })).emitted).toBeUndefined();
-		// and the repeat writes the dropped key back, so n8n saves it to the shared store again
-		expect((clobbered.workflow.staticData['node:WebScrape AI Trigger'] as any).deliveries).toEqual([
-			'other:completed',
-			'seenRun01:completed',
-		]);
-		// The store was reset (re-activated: a new epoch): what this process remembers does not count.
-		const reset = await setUpTrigger(params, credentials, {
-			workflowId: 'epoch-wf',
-			staticData: stored([], 'e2'),
-		});
-		expect((await deliver(reset, { body })).emitted).toHaveLength(1);
-	});
-
-	test("second line of defence: a repeat that the webhook's store missed (another process's save dropped its key) starts an execution that emits nothing", async () => {
+	test("a repeat that reaches another n8n process starts an execution there, which emits nothing: the record in n8n's database decides", async () => {
 		const params = { events: ['completed', 'failed'], fetchRunDetails: true, output: 'run' };
 		const credentials = { apiKey: TEST_KEY, baseUrl };
 		const runId = await finishedRun('hooked1');
-		const stored = { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x1' } };
-		const processA = await setUpTrigger(params, credentials, {
-			workflowId: 'second-line-wf',
-			staticData: stored,
-		});
-		const first = await send(processA, payloadOf(runId));
-		expect(first.emitted).toHaveLength(1);
-		// The webhook-level check cannot see the first delivery: a store without its key, and a process
-		// that never saw it (what this module remembers is cleared for this scope).
+		const processA = await setUpTrigger(params, credentials, { workflowId: 'two-processes-wf' });
 		const processB = await setUpTrigger(params, credentials, {
-			workflowId: 'second-line-wf',
-			staticData: { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x1' } },
+			workflowId: 'two-processes-wf',
+			nodeTypes: await loadPackageAsAnotherProcess(),
 		});
-		const repeat = await send(processB, { ...payloadOf(runId) });
-		expect(repeat.status).toBe(200);
-		// n8n started an execution for it (the webhook let it through, or n8n would not run it) …
-		if (repeat.started) {
-			expect(repeat.execution?.status).toBe('success');
-			// … which emits nothing: the next node does not run.
-			expect(repeat.emitted).toBeUndefined();
-		}
-		// With the webhook's check bypassed entirely, the execution step alone stops it.
-		const again = await deliverAsExecution(processB, payloadOf(runId));
-		expect(again.status).toBe('success');
-		expect(again.outputs[0] ?? []).toHaveLength(0);
-		// A different event of the same run, and the same delivery under a new epoch, still emit.
-		const fresh = await setUpTrigger(params, credentials, {
-			workflowId: 'second-line-wf',
-			staticData: { 'node:WebScrape AI Trigger': { deliveries: [], epoch: 'x2' } },
-		});
-		expect((await deliverAsExecution(fresh, payloadOf(runId))).outputs[0]).toHaveLength(1);
+		expect((await send(processA, payloadOf(runId))).emitted).toHaveLength(1);
+		const repeat = await send(processB, payloadOf(runId));
+		expect(repeat.body).toEqual({ received: true, started: true });
+		expect(repeat.execution?.status).toBe('success');
+		expect(repeat.emitted).toBeUndefined();
+		// A different event of the same run still emits.
+		const failedRun = await finishedRun('hookedFail');
+		expect((await send(processB, payloadOf(failedRun))).emitted).toHaveLength(1);
 	});
 
-	test('activation marks the store with an epoch, once', async () => {
+	test("n8n's database failing: the execution fails and emits nothing, saying why; the delivery sent again afterwards is emitted once", async () => {
 		const setup = await trigger();
-		await callLifecycle(setup, 'create');
-		const staticData = setup.workflow.staticData['node:WebScrape AI Trigger'] as any;
-		expect(typeof staticData.epoch).toBe('string');
-		const epoch = staticData.epoch;
-		await callLifecycle(setup, 'create');
-		expect(staticData.epoch).toBe(epoch);
+		const runId = await finishedRun('hooked1');
+		processedData.failCalls = 1000;
+		const failed = await send(setup, payloadOf(runId)).finally(() => {
+			processedData.failCalls = 0;
+		});
+		expect(failed.status).toBe(200);
+		expect(failed.emitted).toBeUndefined();
+		expect(failed.execution?.status).toBe('error');
+		expect(failed.execution?.error?.message).toBe(
+			`Could not record the delivery of run "${runId}" (completed) in n8n's database, so it was not emitted [item 0]`,
+		);
+		expect(failed.execution?.error?.description).toContain(
+			'if webscrape.ai sends it again, that delivery is emitted',
+		);
+		// Not swallowed as a repeat: nothing was recorded, so the next delivery of it goes through …
+		const again = await send(setup, payloadOf(runId));
+		expect(again.emitted).toHaveLength(1);
+		// … once.
+		expect((await send(setup, payloadOf(runId))).started).toBeUndefined();
+	}, 30_000);
+
+	test('a test event (manual mode) is neither checked nor recorded: it always shows, and the production delivery of the run still goes through', async () => {
+		const setup = await trigger();
+		const runId = await finishedRun('hooked1');
+		const test1 = await deliverAsExecution(setup, payloadOf(runId), 'manual');
+		const test2 = await deliverAsExecution(setup, payloadOf(runId), 'manual');
+		expect([test1.outputs[0]?.length, test2.outputs[0]?.length]).toEqual([1, 1]);
+		expect((await send(setup, payloadOf(runId))).emitted).toHaveLength(1);
+		expect((await deliverAsExecution(setup, payloadOf(runId))).outputs[0] ?? []).toHaveLength(0);
 	});
 
-	test('dedupe memory is bounded: past the bound the oldest key is forgotten', async () => {
-		const { DEDUPE_CAPACITY } = await import('../../dist/nodes/WebScrapeAiTrigger/delivery');
+	test('activation drops the dedupe list older versions kept in static data', async () => {
+		const setup = await setUpTrigger(
+			{ events: ['completed'], fetchRunDetails: true, output: 'run' },
+			{ apiKey: TEST_KEY, baseUrl },
+			{
+				staticData: {
+					'node:WebScrape AI Trigger': { deliveries: ['a:completed', 'b:completed'], epoch: 'e1' },
+				},
+			},
+		);
+		await callLifecycle(setup, 'create');
+		expect(setup.workflow.staticData['node:WebScrape AI Trigger']).toEqual({});
+	});
+
+	test('bounds: a process remembers the last 5,000 emitted deliveries, the record the last 500; a repeat older than both is emitted again', async () => {
+		const { EMITTED_MEMORY } = await import('../../dist/nodes/WebScrapeAiTrigger/emitted');
+		const { DELIVERY_ENTRIES } = await import(
+			'../../dist/nodes/WebScrapeAi/helpers/processedRecord'
+		);
+		expect([EMITTED_MEMORY, DELIVERY_ENTRIES]).toEqual([5000, 1000]);
 		const setup = await trigger({ fetchRunDetails: false });
 		const body = (n: number) => ({
 			event: 'completed',
-			run_id: `run${n}`,
+			run_id: `bound${n}`,
 			recipe_id: 'hooked1',
 			timestamp: '2026-05-21T17:04:12Z',
 		});
-		for (let n = 0; n <= DEDUPE_CAPACITY; n++) await deliver(setup, { body: body(n) });
-		const keys = (setup.workflow.staticData['node:WebScrape AI Trigger'] as any)
-			.deliveries as string[];
-		expect(keys).toHaveLength(DEDUPE_CAPACITY);
-		expect(keys[0]).toBe('run1:completed');
+		const other = await setUpTrigger(
+			{ events: ['completed'], fetchRunDetails: false, output: 'run' },
+			{ apiKey: TEST_KEY, baseUrl },
+			{ workflowId: setup.workflow.id!, nodeTypes: await loadPackageAsAnotherProcess() },
+		);
+		for (let n = 0; n <= EMITTED_MEMORY; n++) await deliver(setup, { body: body(n) });
+		// The newest 500 are still in the record: another process emits none of them.
+		// (The oldest first: each check adds its execution's entry, which pushes out the oldest.)
+		expect((await deliver(other, { body: body(EMITTED_MEMORY - 499) })).emitted).toBeUndefined();
+		expect((await deliver(other, { body: body(EMITTED_MEMORY) })).emitted).toBeUndefined();
+		// Older ones only this process remembers …
+		expect((await deliver(setup, { body: body(1) })).started).toBeUndefined();
+		expect((await deliver(other, { body: body(1) })).emitted).toHaveLength(1);
+		// … and the oldest neither.
 		expect((await deliver(setup, { body: body(0) })).emitted).toHaveLength(1);
-		expect((await deliver(setup, { body: body(DEDUPE_CAPACITY) })).emitted).toBeUndefined();
-	});
+	}, 60_000);
 
 	test('the sender is answered before the run is read: the run is read inside the execution', async () => {
 		const setup = await trigger({ output: 'items' });

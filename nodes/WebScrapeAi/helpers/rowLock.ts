@@ -98,8 +98,8 @@ async function release(context: IExecuteFunctions): Promise<void> {
 
 /**
  * Runs `task` while holding this workflow's lock row (`locked` true). Runs it without the lock (the
- * caller's record is then best effort, as it was before the lock) when the row belongs to another
- * node or the database keeps failing. A lock that stays taken is waited for, however long the
+ * caller's record is then best effort, as it was before the lock) only when the row belongs to
+ * another node; throws when the database keeps failing. A lock that stays taken is waited for, however long the
  * database takes, until its holder releases it or it is found stale (above); a cancelled execution
  * stops waiting with LockCancelledError.
  */
@@ -134,7 +134,9 @@ export async function withProcessedDataLock<T>(
 			return await task(false);
 		}
 		failures = outcome === 'failed' ? failures + 1 : 0;
-		if (failures >= 5) return await task(false);
+		// Never on without the lock when the database fails: the caller's record fails instead (an
+		// action item is then not sent; a delivery is not emitted), so nothing runs unprotected.
+		if (failures >= 5) throw new Error("n8n's database failed five lock checks in a row");
 		if (signal?.aborted) throw new LockCancelledError();
 		if (outcome === 'held' && answered - asked <= PROMPT_MS) {
 			heldPromptlySince ??= asked;
