@@ -8,6 +8,7 @@
  * The duplicate counts are printed (DUPLICATES line) for the README's queue-mode section.
  */
 const assert = require('node:assert/strict');
+const http = require('node:http');
 const { after, before, describe, test } = require('node:test');
 
 const demo = require('./demo');
@@ -178,9 +179,57 @@ const LONG_WAIT_WORKFLOW = {
 	settings: { executionOrder: 'v1' },
 };
 
-/** What a user builds without this package: Webhook → HTTP Request (GET the run) → the same Set. */
+/**
+ * The stall test's two workflows, both ending in an HTTP POST of the run's ID to a sink the test
+ * runs (what "reaches the next node" means to a user: a side effect, counted where it lands).
+ * Ours: the trigger → POST. By hand, what a user builds without this package: Webhook → HTTP
+ * Request (GET the run) → POST.
+ */
 const BY_HAND_PATH = 'wsai-by-hand-run-ended';
-const byHandWorkflow = (simBaseUrl) => ({
+const SINK_TRIGGER_WEBHOOK = 'a2000000-0000-4000-8000-0000000000bb';
+const postTo = (sinkUrl, flow, idExpression, id) => ({
+	parameters: {
+		method: 'POST',
+		url: sinkUrl,
+		sendBody: true,
+		specifyBody: 'json',
+		jsonBody: `={{ JSON.stringify({ flow: '${flow}', run: ${idExpression} }) }}`,
+		options: {},
+	},
+	id,
+	name: 'Tell the sink',
+	type: 'n8n-nodes-base.httpRequest',
+	typeVersion: 4.2,
+	position: [400, 0],
+});
+const sinkTriggerWorkflow = (sinkUrl) => ({
+	id: 'wsaiQueueSinkTrg',
+	name: 'queue mode: the trigger, into a sink',
+	active: false,
+	nodes: [
+		{
+			parameters: {
+				events: ['completed', 'failed'],
+				fetchRunDetails: true,
+				output: 'run',
+				options: {},
+			},
+			id: 'a2000000-0000-4000-8000-000000000001',
+			name: 'When a run ends',
+			type: 'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
+			typeVersion: 1,
+			position: [0, 0],
+			webhookId: SINK_TRIGGER_WEBHOOK,
+			credentials: demo.CREDENTIAL_REF,
+		},
+		postTo(sinkUrl, 'ours', '$json.id', 'a2000000-0000-4000-8000-000000000002'),
+	],
+	connections: {
+		'When a run ends': { main: [[{ node: 'Tell the sink', type: 'main', index: 0 }]] },
+	},
+	settings: { executionOrder: 'v1' },
+});
+const byHandWorkflow = (simBaseUrl, sinkUrl) => ({
 	id: 'wsaiQueueByHand1',
 	name: 'queue mode: the trigger built by hand',
 	active: false,
@@ -212,33 +261,43 @@ const byHandWorkflow = (simBaseUrl) => ({
 			typeVersion: 4.2,
 			position: [200, 0],
 		},
-		{
-			parameters: {
-				assignments: {
-					assignments: [
-						{ id: 'f0', name: 'run', value: '={{ $json.data.id }}', type: 'string' },
-						{ id: 'f1', name: 'status', value: '={{ $json.data.run_status }}', type: 'string' },
-					],
-				},
-				options: {},
-			},
-			id: 'a1000000-0000-4000-8000-000000000003',
-			name: 'Summarise the run',
-			type: 'n8n-nodes-base.set',
-			typeVersion: 3.4,
-			position: [400, 0],
-		},
+		postTo(sinkUrl, 'by hand', '$json.data.id', 'a1000000-0000-4000-8000-000000000003'),
 	],
 	connections: {
 		Webhook: { main: [[{ node: 'Get the run', type: 'main', index: 0 }]] },
-		'Get the run': { main: [[{ node: 'Summarise the run', type: 'main', index: 0 }]] },
+		'Get the run': { main: [[{ node: 'Tell the sink', type: 'main', index: 0 }]] },
 	},
 	settings: { executionOrder: 'v1' },
 });
 
+/** Counts what the workflows POST, per flow and run. */
+async function startSink() {
+	const received = [];
+	const server = http.createServer((request, response) => {
+		const chunks = [];
+		request.on('data', (chunk) => chunks.push(chunk));
+		request.on('end', () => {
+			try {
+				received.push({ ...JSON.parse(Buffer.concat(chunks).toString('utf8')), at: Date.now() });
+			} catch {
+				received.push({ malformed: true, at: Date.now() });
+			}
+			response.writeHead(200, { 'content-type': 'application/json' });
+			response.end('{"ok":true}');
+		});
+	});
+	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${server.address().port}/sink`,
+		received,
+		stop: async () => await new Promise((resolve) => server.close(resolve)),
+	};
+}
+
 for (const line of LINES_TO_TEST) {
 	describe(`queue mode, n8n ${n8n.LINES[line].version}`, { timeout: 20 * 60 * 1000 }, () => {
 		let sim;
+		let sink;
 		let topology;
 		let session;
 		let key;
@@ -289,6 +348,7 @@ for (const line of LINES_TO_TEST) {
 		let workersStarted = 2;
 
 		before(async () => {
+			sink = await startSink();
 			({ sim } = await demo.startSimulator({ runMs: 1500 }));
 			sim.addRecipe('queueRecipe2', { pages: 1, itemsPerPage: 3, durationMs: 1500 });
 			sim.addRecipe('queueSlow001', { pages: 1, itemsPerPage: 1, durationMs: 120000 });
@@ -300,13 +360,15 @@ for (const line of LINES_TO_TEST) {
 					ACTION_WORKFLOW,
 					SLOW_WORKFLOW,
 					LONG_WAIT_WORKFLOW,
-					byHandWorkflow(sim.baseUrl),
+					byHandWorkflow(sim.baseUrl, sink.url),
+					sinkTriggerWorkflow(sink.url),
 				],
 				activate: [
 					demo.TRIGGER_WORKFLOW_ID,
 					ACTION_WORKFLOW.id,
 					LONG_WAIT_WORKFLOW.id,
-					byHandWorkflow(sim.baseUrl).id,
+					'wsaiQueueByHand1',
+					'wsaiQueueSinkTrg',
 				],
 			});
 			session = await n8n.session(topology.main);
@@ -316,6 +378,7 @@ for (const line of LINES_TO_TEST) {
 		});
 
 		after(async () => {
+			await sink?.stop();
 			await topology?.stop();
 			await sim?.stop();
 		});
@@ -605,7 +668,10 @@ for (const line of LINES_TO_TEST) {
 		test(`a burst of ${BURST} deliveries with Postgres frozen for 20 s in the middle, then every delivery sent again to both webhook processes: each reaches the next node exactly once; WAL per delivery and drain time against the same workflow built by hand`, async () => {
 			const headers = { Authorization: demo.WEBHOOK_SECRET };
 			const version = n8n.LINES[line].version;
-			const ours = (process) => `${topology.webhookBaseUrls[process]}${triggerPath}`;
+			const OURS = 'wsaiQueueSinkTrg';
+			const BY_HAND = 'wsaiQueueByHand1';
+			const ours = (process) =>
+				`${topology.webhookBaseUrls[process]}/webhook/${SINK_TRIGGER_WEBHOOK}/webhook`;
 			const byHand = (process) => `${topology.webhookBaseUrls[process]}/webhook/${BY_HAND_PATH}`;
 			const fresh = (count) =>
 				Array.from({ length: count }, () => sim.seedCompletedRun('m3Yc2tFvN8q'));
@@ -615,7 +681,7 @@ for (const line of LINES_TO_TEST) {
 				await sending;
 				return record;
 			};
-			/** AT_A_TIME at once, spread over both webhook processes, as a burst from webscrape.ai. */
+			/** BURST_AT_ONCE at a time, spread over both webhook processes, as a burst from webscrape.ai. */
 			const burst = async (runs, urlOf) => {
 				const records = [];
 				for (let offset = 0; offset < runs.length; offset += BURST_AT_ONCE) {
@@ -631,7 +697,7 @@ for (const line of LINES_TO_TEST) {
 			const counts = (workflowId) =>
 				topology
 					.query(
-						`SELECT count(*), count(*) FILTER (WHERE "stoppedAt" IS NULL), coalesce(extract(epoch from max("stoppedAt")) * 1000, 0) FROM execution_entity WHERE "workflowId" = '${workflowId}'`,
+						`SELECT count(*), count(*) FILTER (WHERE "stoppedAt" IS NULL), count(*) FILTER (WHERE status IN ('error', 'crashed')) FROM execution_entity WHERE "workflowId" = '${workflowId}'`,
 					)
 					.split('\t')
 					.map(Number);
@@ -642,41 +708,53 @@ for (const line of LINES_TO_TEST) {
 				return await until(
 					`${workflowId}'s executions to finish`,
 					async () => {
-						const [total, open, lastStop] = counts(workflowId);
+						const [total, open, failed] = counts(workflowId);
 						if (total !== last) {
 							last = total;
 							stableSince = Date.now();
 						}
-						return open === 0 && Date.now() - stableSince > 3000 ? lastStop : false;
+						return open === 0 && Date.now() - stableSince > 3000 ? { total, failed } : false;
 					},
 					300000,
 				);
 			};
-			const measure = async (workflowId, urlOf) => {
+			const sinkOf = (flow, runs) => {
+				const ids = new Set(runs.map((run) => run.id));
+				return sink.received.filter((entry) => entry.flow === flow && ids.has(entry.run));
+			};
+			/** A burst into an idle workflow: WAL per delivery, and the time until the sink had all. */
+			const measure = async (workflowId, flow, urlOf) => {
 				await drained(workflowId);
 				const lsn = topology.wal();
+				const runs = fresh(BURST);
 				const started = Date.now();
-				const records = await burst(fresh(BURST), urlOf);
+				const records = await burst(runs, urlOf);
 				for (const record of records)
 					assert.equal(record.status, 200, record.error ?? record.responseBody);
-				const lastStop = await drained(workflowId);
-				return { walPerDelivery: topology.wal(lsn) / BURST, drainMs: lastStop - started };
+				await until(
+					`${flow}: the sink to get ${BURST} runs`,
+					() => sinkOf(flow, runs).length >= BURST,
+					300000,
+				);
+				const drainMs = Math.max(...sinkOf(flow, runs).map((entry) => entry.at)) - started;
+				await drained(workflowId);
+				return { walPerDelivery: topology.wal(lsn) / BURST, drainMs };
 			};
 			const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+			const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-			const byHandFirst = await measure(byHandWorkflow(sim.baseUrl).id, byHand);
-			const oursFirst = await measure(demo.TRIGGER_WORKFLOW_ID, ours);
+			const byHandFirst = await measure(BY_HAND, 'by hand', byHand);
+			const oursFirst = await measure(OURS, 'ours', ours);
 
 			// The burst, with Postgres frozen 20 s a moment after it began.
-			const before = new Set(
-				(await executionsOf(demo.TRIGGER_WORKFLOW_ID)).map((execution) => String(execution.id)),
-			);
+			const [executionsBefore, failedBefore] = counts(OURS);
 			const stalledRuns = fresh(BURST);
 			const sending = burst(stalledRuns, ours);
 			await sleep(1500);
 			const frozen = await topology.stallDatabase(20000);
 			const firstSend = await sending;
-			await drained(demo.TRIGGER_WORKFLOW_ID);
+			await drained(OURS);
+			const reachedBeforeResend = sinkOf('ours', stalledRuns).length;
 			// Every delivery again, to both webhook processes at the same moment.
 			const resent = [];
 			for (let offset = 0; offset < stalledRuns.length; offset += BURST_AT_ONCE / 2) {
@@ -689,51 +767,41 @@ for (const line of LINES_TO_TEST) {
 			}
 			for (const record of resent)
 				assert.equal(record.status, 200, record.error ?? record.responseBody);
-			await drained(demo.TRIGGER_WORKFLOW_ID);
+			const { total, failed } = await drained(OURS);
 			const reached = new Map();
-			let inError = 0;
-			const executions = (await executionsOf(demo.TRIGGER_WORKFLOW_ID)).filter(
-				(execution) => !before.has(String(execution.id)),
-			);
-			for (const execution of executions) {
-				const detail = await n8n.publicApi(
-					topology.main,
-					key,
-					'GET',
-					`/executions/${execution.id}?includeData=true`,
-				);
-				if (detail.body.status === 'error' || detail.body.status === 'crashed') inError++;
-				const runData = detail.body.data?.resultData?.runData ?? {};
-				if (!runData['Summarise the run']) continue;
-				const runId = runData['When a run ends']?.[0]?.data?.main?.[0]?.[0]?.json?.id;
-				reached.set(runId, (reached.get(runId) ?? 0) + 1);
-			}
-			const lost = stalledRuns.filter((run) => !reached.get(run.id)).length;
-			const duplicates = stalledRuns.reduce(
-				(sum, run) => sum + Math.max(0, (reached.get(run.id) ?? 0) - 1),
-				0,
-			);
+			for (const entry of sinkOf('ours', stalledRuns))
+				reached.set(entry.run, (reached.get(entry.run) ?? 0) + 1);
+			const lostRuns = stalledRuns.filter((run) => !reached.get(run.id)).map((run) => run.id);
+			const duplicates = [...reached.values()].reduce((sum, count) => sum + count - 1, 0);
 			const unanswered = firstSend.filter((record) => record.status !== 200).length;
+			if (lostRuns.length > 0) {
+				const detail = topology.query(
+					`SELECT id, status, "stoppedAt" IS NULL FROM execution_entity WHERE "workflowId" = '${OURS}' AND status <> 'success' ORDER BY id`,
+				);
+				console.log(
+					`STALL lost runs: ${lostRuns.join(', ')}; executions not successful:\n${detail}`,
+				);
+			}
 
 			// The same figures again, now that the trigger's row is full (1,000 entries).
-			const oursAtCap = await measure(demo.TRIGGER_WORKFLOW_ID, ours);
-			const byHandLast = await measure(byHandWorkflow(sim.baseUrl).id, byHand);
+			const oursAtCap = await measure(OURS, 'ours', ours);
+			const byHandLast = await measure(BY_HAND, 'by hand', byHand);
 			const byHandWal = (byHandFirst.walPerDelivery + byHandLast.walPerDelivery) / 2;
 			const byHandDrain = (byHandFirst.drainMs + byHandLast.drainMs) / 2;
 			const rows = topology
 				.query(
-					`SELECT context, length(value::text) FROM processed_data WHERE "workflowId" = '${demo.TRIGGER_WORKFLOW_ID}'`,
+					`SELECT context, length(value::text) FROM processed_data WHERE "workflowId" = '${OURS}'`,
 				)
 				.split('\n')
 				.join('; ');
 			console.log(
-				`STALL n8n ${version}: ${BURST} deliveries, Postgres (${frozen} processes) frozen 20 s mid-burst; ${unanswered} first sends not answered 200; then each sent again to both webhook processes: lost ${lost}, duplicates ${duplicates} at the next node; ${inError} of ${executions.length} executions in error`,
+				`STALL n8n ${version}: ${BURST} deliveries, Postgres (${frozen} processes) frozen 20 s 1.5 s into the burst; ${unanswered} first sends not answered 200; ${reachedBeforeResend} reached the next node before every delivery was sent again to both webhook processes; then lost ${lostRuns.length}, duplicates ${duplicates}; ${failed - failedBefore} of ${total - executionsBefore} executions in error`,
 			);
 			console.log(
-				`COST n8n ${version}: WAL per delivery by hand ${kb(byHandFirst.walPerDelivery)} / ${kb(byHandLast.walPerDelivery)}; ours ${kb(oursFirst.walPerDelivery)} (${(oursFirst.walPerDelivery / byHandWal).toFixed(2)}×), row full ${kb(oursAtCap.walPerDelivery)} (${(oursAtCap.walPerDelivery / byHandWal).toFixed(2)}×); drain ${BURST} deliveries by hand ${(byHandFirst.drainMs / 1000).toFixed(1)} s / ${(byHandLast.drainMs / 1000).toFixed(1)} s, ours ${(oursFirst.drainMs / 1000).toFixed(1)} s (${(oursFirst.drainMs / byHandDrain).toFixed(2)}×), row full ${(oursAtCap.drainMs / 1000).toFixed(1)} s (${(oursAtCap.drainMs / byHandDrain).toFixed(2)}×); our processed_data rows (context, bytes): ${rows}`,
+				`COST n8n ${version}: WAL per delivery by hand ${kb(byHandFirst.walPerDelivery)} / ${kb(byHandLast.walPerDelivery)}; ours ${kb(oursFirst.walPerDelivery)} (${(oursFirst.walPerDelivery / byHandWal).toFixed(2)}×), row full ${kb(oursAtCap.walPerDelivery)} (${(oursAtCap.walPerDelivery / byHandWal).toFixed(2)}×); drain ${BURST} deliveries by hand ${s1(byHandFirst.drainMs)} / ${s1(byHandLast.drainMs)}, ours ${s1(oursFirst.drainMs)} (${(oursFirst.drainMs / byHandDrain).toFixed(2)}×), row full ${s1(oursAtCap.drainMs)} (${(oursAtCap.drainMs / byHandDrain).toFixed(2)}×); our processed_data rows (context, bytes): ${rows}`,
 			);
 			assert.equal(duplicates, 0, 'no delivery reaches the next node twice');
-			assert.equal(lost, 0, 'every delivery reaches the next node');
+			assert.deepEqual(lostRuns, [], 'every delivery reaches the next node');
 		});
 	});
 }

@@ -99,7 +99,11 @@ export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookR
 	if (dedupe && this.getMode() !== 'manual' && emittedHere(this, String(body.run_id), event)) {
 		return answer(this, 200, { received: true, started: false });
 	}
-	// Answered here, at once: the run is read in the execution, so the sender never waits on it.
-	answer(this, 200, { received: true, started: true });
-	return { noWebhookResponse: true, workflowData: [[{ json: { ...body, event } }]] };
+	// n8n sends this answer ("on received") once it has stored the execution (2.x; 1.x sends it just
+	// before): a delivery n8n could not store, say while its database stalls, gets an error, so the
+	// sender knows to send it again. The run is read in the execution: the answer never waits on it.
+	return {
+		webhookResponse: { received: true, started: true },
+		workflowData: [[{ json: { ...body, event } }]],
+	};
 }

@@ -3,8 +3,8 @@ import type { INodeTypes } from 'n8n-workflow';
 import type { TriggerSetup } from '../harness/engine';
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { deliverAsExecution, processedData, setUpTrigger } from '../harness/engine';
-import { TEST_KEY } from '../helpers';
-import { Simulator } from '../simulator';
+import { TEST_KEY, sleepMs } from '../helpers';
+import { Simulator, type SimRun } from '../simulator';
 
 /**
  * The trigger's second line of defence across processes. Two n8n processes (the package loaded twice,
@@ -113,3 +113,49 @@ test("a workflow-scope row of real dates (another node's) is never changed: afte
 	expect(next.outputs[0]).toHaveLength(1);
 	expect(Date.now() - started).toBeLessThan(2000);
 }, 40_000);
+
+test('group commit: a burst of executions in one process is recorded in a few row writes, and a delivery twice in one group is emitted once', async () => {
+	const { a, workflowId } = await twoProcesses();
+	const runs = Array.from({ length: DELIVERIES }, () => sim.seedCompletedRun('raced1'));
+	const rowKey = `${workflowId}|n:trigger-node`;
+	expect(processedData.bytesWritten.get(rowKey)).toBeUndefined();
+	const writes = processedData.writes;
+	// Every delivery twice, all at once, in one process.
+	const outcomes = await Promise.all(
+		[...runs, ...runs].map(async (run) => ({
+			runId: run.id,
+			emitted: (await deliverAsExecution(a, sim.webhookPayload(run))).outputs[0]?.length ?? 0,
+		})),
+	);
+	const reached = new Map<string, number>();
+	for (const { runId, emitted } of outcomes)
+		reached.set(runId, (reached.get(runId) ?? 0) + emitted);
+	expect([...reached.values()]).toEqual(Array(DELIVERIES).fill(1));
+	// Each row write is one lock (insert + delete) and one record: far fewer than 80 records.
+	const rowWrites = processedData.writes - writes;
+	console.log(`group commit: ${DELIVERIES * 2} executions, ${rowWrites} processed_data writes`);
+	expect(rowWrites).toBeLessThan(DELIVERIES);
+});
+
+test("n8n's database frozen 20 s in the middle of a burst in two processes, then every delivery run again in both: each reaches the next node once, no lock taken from a live holder", async () => {
+	const { a, b, workflowId } = await twoProcesses();
+	const runs = Array.from({ length: DELIVERIES }, () => sim.seedCompletedRun('raced1'));
+	const reached = new Map<string, number>();
+	const runIn = async (setup: TriggerSetup, run: SimRun) => {
+		const execution = await deliverAsExecution(setup, sim.webhookPayload(run));
+		expect(execution.status).toBe('success');
+		reached.set(run.id, (reached.get(run.id) ?? 0) + (execution.outputs[0]?.length ?? 0));
+	};
+	const burst = Promise.all(
+		runs.map(async (run, index) => {
+			await sleepMs(index * 25);
+			await runIn(index % 2 ? b : a, run);
+		}),
+	);
+	await sleepMs(300);
+	processedData.freeze(20_000);
+	await burst;
+	await Promise.all(runs.flatMap((run) => [a, b].map(async (setup) => await runIn(setup, run))));
+	expect([...reached.values()]).toEqual(Array(DELIVERIES).fill(1));
+	expect(processedData.rows.has(lockKey(workflowId))).toBe(false);
+}, 60_000);

@@ -123,19 +123,84 @@ async function onNodeRow<T>(
 	throw new Error((lastError as Error)?.message ?? String(lastError));
 }
 
+/** One caller's values in a group recorded by one helper call. */
+interface GroupMember {
+	context: IExecuteFunctions;
+	values: string[];
+	resolve: (outcome: Recorded | 'unrecorded') => void;
+	reject: (error: unknown) => void;
+}
+
+/** Per node row, the callers waiting for their turn: the next helper call records all of them. */
+const openGroups = new Map<string, GroupMember[]>();
+
 /**
  * Records `values` in this node's processed_data row and reports which were there already
  * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
+ *
+ * Calls that arrive while an earlier one of the same node in this process is still in progress are
+ * recorded together, by one helper call under one lock (group commit): n8n rewrites the whole row
+ * per call, so a burst of N deliveries on a worker running 5 executions at once costs about N / 5
+ * row writes instead of N, and the lock is taken that much less often. A value two members of a
+ * group share counts as already there for the later one (n8n's helper would call both new).
  */
 export async function recordInProcessedData(
 	context: IExecuteFunctions,
 	values: string[],
 	maxEntries = DELIVERY_ENTRIES,
 ): Promise<Recorded | 'unrecorded'> {
-	return await onNodeRow(context, maxEntries, async (row) => ({
-		processed: await row.record(values),
-		locked: row.locked,
-	}));
+	const workflowId = context.getWorkflow().id;
+	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
+		return 'unrecorded';
+	const key = `${workflowId}:${context.getNode().id}:${maxEntries}`;
+	return await new Promise<Recorded | 'unrecorded'>((resolve, reject) => {
+		const open = openGroups.get(key);
+		if (open) {
+			open.push({ context, values, resolve, reject });
+			return;
+		}
+		const group: GroupMember[] = [{ context, values, resolve, reject }];
+		openGroups.set(key, group);
+		// The group closes when its turn comes: later callers start the next one.
+		const close = () => {
+			if (openGroups.get(key) === group) openGroups.delete(key);
+		};
+		onNodeRow(context, maxEntries, async (row) => {
+			close();
+			const union = [...new Set(group.flatMap((member) => member.values))];
+			return { present: await row.record(union), locked: row.locked };
+		}).then(
+			(outcome) => {
+				close();
+				const earlier = new Set<string>();
+				for (const member of group) {
+					if (outcome === 'unrecorded') {
+						member.resolve('unrecorded');
+						continue;
+					}
+					const processed = new Set(
+						member.values.filter((value) => outcome.present.has(value) || earlier.has(value)),
+					);
+					for (const value of member.values) earlier.add(value);
+					member.resolve({ processed, locked: outcome.locked });
+				}
+			},
+			(error: unknown) => {
+				close();
+				const [first, ...others] = group;
+				first.reject(error);
+				for (const member of others) {
+					// The group waited with the first caller's execution, which was cancelled: not theirs.
+					if (error instanceof LockCancelledError)
+						recordInProcessedData(member.context, member.values, maxEntries).then(
+							member.resolve,
+							member.reject,
+						);
+					else member.reject(error);
+				}
+			},
+		);
+	});
 }
 
 /** What an item that an earlier attempt already sent says, in words for the user. */

@@ -113,7 +113,9 @@ export async function withProcessedDataLock<T>(
 	/** Since when every check found the lock held and was answered promptly. */
 	let heldPromptlySince: number | undefined;
 	let failures = 0;
-	let delay = 5;
+	// Short waits: a holder keeps the lock for a few statements, and only one caller per node and
+	// process waits (the others are in its group), so polling fast costs little.
+	let delay = 2;
 	for (;;) {
 		const asked = Date.now();
 		const outcome = await attempt(context, LOCK_DATE);
@@ -167,6 +169,6 @@ export async function withProcessedDataLock<T>(
 		}
 		// Jittered, so processes that collided do not collide again in step.
 		await pause(delay + Math.floor(Math.random() * delay), signal);
-		delay = Math.min(100, Math.ceil(delay * 1.5));
+		delay = Math.min(25, Math.ceil(delay * 1.5));
 	}
 }
