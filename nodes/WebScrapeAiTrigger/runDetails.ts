@@ -30,7 +30,9 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 			output.push({ json: delivery, pairedItem: { item: itemIndex } });
 			continue;
 		}
+		const readFrom = Date.now();
 		const run = await confirmedRun.call(this, runId, itemIndex);
+		const readMs = Date.now() - readFrom;
 		const status = statusOf(run);
 		if (status !== event) {
 			this.logger.info(
@@ -39,7 +41,12 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 			continue;
 		}
 		// Recorded only once the run was read: an execution that failed before is retried whole.
-		if (await emittedByAnotherExecution.call(this, runId, event, itemIndex)) continue;
+		const recordFrom = Date.now();
+		const repeat = await emittedByAnotherExecution.call(this, runId, event, itemIndex);
+		this.logger.debug(
+			`Delivery ${runId}:${event}: run read in ${readMs} ms, recorded in ${Date.now() - recordFrom} ms`,
+		);
+		if (repeat) continue;
 		const rows = this.getNodeParameter('output', itemIndex, 'run') === 'items';
 		if (rows && event === 'completed') {
 			const items = runItems(run, itemIndex, false);
@@ -79,7 +86,15 @@ async function emittedByAnotherExecution(
 	const thisExecution = `${delivery}:${this.getExecutionId()}`;
 	let outcome: Awaited<ReturnType<typeof recordInProcessedData>>;
 	try {
-		outcome = await recordInProcessedData(this, [delivery, thisExecution]);
+		// A repeat takes its own entry out again (in the same lock hold): should n8n run this execution
+		// again, it must still be a repeat, not the earlier attempt of an execution that emitted.
+		outcome = await recordInProcessedData(
+			this,
+			[delivery, thisExecution],
+			undefined,
+			(processed) =>
+				processed.has(delivery) && !processed.has(thisExecution) ? [thisExecution] : [],
+		);
 	} catch (error) {
 		throw new NodeOperationError(
 			this.getNode(),

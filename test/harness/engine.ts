@@ -677,16 +677,18 @@ export async function deliver(
 
 /**
  * Runs the execution a delivery starts, with `body` as the trigger's input, without the webhook's
- * checks: what n8n does when the webhook request let a delivery through ('manual': a test event).
+ * checks: what n8n does when the webhook request let a delivery through ('manual': a test event;
+ * the same `executionId` again: n8n running that execution again, as 1.x does after a worker died).
  */
 export async function deliverAsExecution(
 	setup: TriggerSetup,
 	body: IDataObject,
 	mode: 'manual' | 'webhook' = 'webhook',
+	executionId = `test-execution-${++executions}`,
 ): Promise<ActionRun> {
 	return await executeFrom(setup.workflow, setup.node, [{ json: body }], mode, {
 		...setup.additionalData,
-		executionId: `test-execution-${++executions}`,
+		executionId,
 	});
 }
 

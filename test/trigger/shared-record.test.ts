@@ -159,3 +159,16 @@ test("n8n's database frozen 20 s in the middle of a burst in two processes, then
 	expect([...reached.values()]).toEqual(Array(DELIVERIES).fill(1));
 	expect(processedData.rows.has(lockKey(workflowId))).toBe(false);
 }, 60_000);
+
+test('n8n running an execution again (1.x, after a worker died): the one that emitted emits again, a repeat stays a repeat', async () => {
+	const { a, b } = await twoProcesses();
+	const run = sim.seedCompletedRun('raced1');
+	const payload = sim.webhookPayload(run);
+	const emitted = async (setup: TriggerSetup, executionId: string) =>
+		(await deliverAsExecution(setup, payload, 'webhook', executionId)).outputs[0]?.length ?? 0;
+	expect(await emitted(a, 'rerun-emitter')).toBe(1);
+	expect(await emitted(b, 'rerun-repeat')).toBe(0);
+	// Each run again in the other process, as a re-run lands on another worker.
+	expect(await emitted(b, 'rerun-emitter')).toBe(1);
+	expect(await emitted(a, 'rerun-repeat')).toBe(0);
+});

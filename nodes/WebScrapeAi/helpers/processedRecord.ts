@@ -127,6 +127,8 @@ async function onNodeRow<T>(
 interface GroupMember {
 	context: IExecuteFunctions;
 	values: string[];
+	/** Which of its values to take out again, once it knows which were there (same lock hold). */
+	undo?: (processed: Set<string>) => string[];
 	resolve: (outcome: Recorded | 'unrecorded') => void;
 	reject: (error: unknown) => void;
 }
@@ -148,6 +150,7 @@ export async function recordInProcessedData(
 	context: IExecuteFunctions,
 	values: string[],
 	maxEntries = DELIVERY_ENTRIES,
+	undo?: GroupMember['undo'],
 ): Promise<Recorded | 'unrecorded'> {
 	const workflowId = context.getWorkflow().id;
 	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
@@ -156,10 +159,10 @@ export async function recordInProcessedData(
 	return await new Promise<Recorded | 'unrecorded'>((resolve, reject) => {
 		const open = openGroups.get(key);
 		if (open) {
-			open.push({ context, values, resolve, reject });
+			open.push({ context, values, undo, resolve, reject });
 			return;
 		}
-		const group: GroupMember[] = [{ context, values, resolve, reject }];
+		const group: GroupMember[] = [{ context, values, undo, resolve, reject }];
 		openGroups.set(key, group);
 		// The group closes when its turn comes: later callers start the next one.
 		const close = () => {
@@ -168,22 +171,30 @@ export async function recordInProcessedData(
 		onNodeRow(context, maxEntries, async (row) => {
 			close();
 			const union = [...new Set(group.flatMap((member) => member.values))];
-			return { present: await row.record(union), locked: row.locked };
+			const present = await row.record(union);
+			const earlier = new Set<string>();
+			const processedByMember = group.map((member) => {
+				const processed = new Set(
+					member.values.filter((value) => present.has(value) || earlier.has(value)),
+				);
+				for (const value of member.values) earlier.add(value);
+				return processed;
+			});
+			const undone = group.flatMap(
+				(member, index) => member.undo?.(processedByMember[index]) ?? [],
+			);
+			if (undone.length > 0) await row.remove(undone);
+			return { processedByMember, locked: row.locked };
 		}).then(
 			(outcome) => {
 				close();
-				const earlier = new Set<string>();
-				for (const member of group) {
-					if (outcome === 'unrecorded') {
-						member.resolve('unrecorded');
-						continue;
-					}
-					const processed = new Set(
-						member.values.filter((value) => outcome.present.has(value) || earlier.has(value)),
-					);
-					for (const value of member.values) earlier.add(value);
-					member.resolve({ processed, locked: outcome.locked });
-				}
+				group.forEach((member, index) =>
+					member.resolve(
+						outcome === 'unrecorded'
+							? 'unrecorded'
+							: { processed: outcome.processedByMember[index], locked: outcome.locked },
+					),
+				);
 			},
 			(error: unknown) => {
 				close();
