@@ -19,7 +19,7 @@ const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 const DELIVERIES = Number(process.env.QUEUE_DELIVERIES ?? 40);
 const AT_ONCE = 10;
 /** The stall test's burst: this many distinct deliveries, BURST_AT_ONCE at a time. */
-const BURST = Number(process.env.QUEUE_BURST ?? 150);
+const BURST = Number(process.env.QUEUE_BURST ?? 120);
 const BURST_AT_ONCE = 20;
 /** Pages in the large batch: more than the 10,000 claims a node's row used to keep. */
 const BATCH = Number(process.env.QUEUE_BATCH ?? 10_500);

@@ -241,7 +241,7 @@ export class DispatchRecord {
 	private readonly lockedClaims = new Set<number>();
 	/** Items claimed, or ended without a call, in this attempt. */
 	private readonly settled = new Set<number>();
-	private readonly folds: boolean;
+	private folds: boolean;
 	/** Every item below it was handled by this attempt or an earlier one; its entry is in the row. */
 	private watermark = 0;
 	/** Items below it were handled by an earlier attempt of this execution. */
@@ -277,6 +277,16 @@ export class DispatchRecord {
 	 * Two start entries, written again in turn at each fold (removed, then recorded at the end of
 	 * the row) so that newer node runs never push out both while this one goes on.
 	 */
+	/**
+	 * Written by a second attempt when it finds the start entries: an earlier attempt that is still
+	 * alive (a job run again while its first worker lives on) then stops folding, since a fold
+	 * removes claims the second attempt has not checked yet. Neither attempt folds from then on
+	 * (n8n 1.x runs a stalled job again once by default, QUEUE_WORKER_MAX_STALLED_COUNT=1).
+	 */
+	private secondAttemptValue(): string {
+		return `${this.prefix}:again`;
+	}
+
 	private startValues(): [string, string] {
 		return [`${this.prefix}:start:a`, `${this.prefix}:start:b`];
 	}
@@ -299,6 +309,7 @@ export class DispatchRecord {
 			const starts = this.startValues();
 			const present = await row.record(starts);
 			if (!starts.some((value) => present.has(value))) return 0;
+			await row.record([this.secondAttemptValue()]);
 			const candidates = this.watermarkCandidates().reverse();
 			for (let at = 0; at < candidates.length; at += PROBE_GROUP) {
 				const group = candidates.slice(at, at + PROBE_GROUP);
@@ -392,13 +403,24 @@ export class DispatchRecord {
 				folded.push(this.claimValue(itemIndex));
 			try {
 				const refreshed = this.startValues()[this.foldsDone % 2];
-				await onNodeRow(this.context, CLAIM_ENTRIES, async (row) => {
+				const again = this.secondAttemptValue();
+				const folds = await onNodeRow(this.context, CLAIM_ENTRIES, async (row) => {
 					// In this order, a process that dies between two calls leaves the new watermark
 					// or the folded claims, and always one start entry: nothing is ever sent twice.
-					await row.record([this.watermarkValue(target)]);
-					await row.remove([this.watermarkValue(this.watermark), ...folded, refreshed]);
+					// The first call also asks whether a second attempt has started, at no extra write.
+					const present = await row.record([this.watermarkValue(target), again]);
+					if (present.has(again)) {
+						await row.remove([this.watermarkValue(target)]);
+						return false;
+					}
+					await row.remove([again, this.watermarkValue(this.watermark), ...folded, refreshed]);
 					await row.record([refreshed]);
+					return true;
 				});
+				if (folds === false) {
+					this.folds = false;
+					return;
+				}
 				this.watermark = target;
 				this.foldsDone++;
 			} catch {
