@@ -29,27 +29,38 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { until } = demo;
 
+/** A Webhook node (POST) named "Webhook", at the start of a test workflow. */
+function webhookNode({ path, responseMode, responseData, id, webhookId }) {
+	return {
+		parameters: {
+			httpMethod: 'POST',
+			path,
+			responseMode,
+			...(responseData ? { responseData } : {}),
+			options: {},
+		},
+		id,
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId,
+	};
+}
+
 /** Webhook → Split Out → Recipe → Run (output run) → Run → Get (rows) → Page → Scrape each row. */
 const ACTION_WORKFLOW = {
 	id: 'wsaiQueueAction1',
 	name: 'queue mode: action node on a worker',
 	active: false,
 	nodes: [
-		{
-			parameters: {
-				httpMethod: 'POST',
-				path: 'wsai-queue-run',
-				responseMode: 'lastNode',
-				responseData: 'allEntries',
-				options: {},
-			},
+		webhookNode({
+			path: 'wsai-queue-run',
+			responseMode: 'lastNode',
+			responseData: 'allEntries',
 			id: 'd0000000-0000-4000-8000-000000000001',
-			name: 'Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
 			webhookId: '7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f',
-		},
+		}),
 		{
 			parameters: { fieldToSplitOut: 'body.recipes', options: {} },
 			id: 'd0000000-0000-4000-8000-000000000002',
@@ -148,20 +159,12 @@ const LONG_WAIT_WORKFLOW = {
 	name: 'queue mode: a waiting run whose worker dies',
 	active: false,
 	nodes: [
-		{
-			parameters: {
-				httpMethod: 'POST',
-				path: 'wsai-queue-long',
-				responseMode: 'onReceived',
-				options: {},
-			},
+		webhookNode({
+			path: 'wsai-queue-long',
+			responseMode: 'onReceived',
 			id: 'f0000000-0000-4000-8000-000000000001',
-			name: 'Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
 			webhookId: '8d2e3f4a-5b6c-4d7e-8f9a-1b2c3d4e5f60',
-		},
+		}),
 		{
 			parameters: {
 				resource: 'recipe',
@@ -187,20 +190,12 @@ const BATCH_WORKFLOW = {
 	name: 'queue mode: a batch larger than the old claim window',
 	active: false,
 	nodes: [
-		{
-			parameters: {
-				httpMethod: 'POST',
-				path: 'wsai-queue-batch',
-				responseMode: 'onReceived',
-				options: {},
-			},
+		webhookNode({
+			path: 'wsai-queue-batch',
+			responseMode: 'onReceived',
 			id: 'b1000000-0000-4000-8000-000000000001',
-			name: 'Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
 			webhookId: 'b1000000-0000-4000-8000-0000000000cc',
-		},
+		}),
 		{
 			parameters: { fieldToSplitOut: 'body.pages', options: {} },
 			id: 'b1000000-0000-4000-8000-000000000002',
@@ -281,20 +276,12 @@ const byHandWorkflow = (simBaseUrl, sinkUrl) => ({
 	name: 'queue mode: the trigger built by hand',
 	active: false,
 	nodes: [
-		{
-			parameters: {
-				httpMethod: 'POST',
-				path: BY_HAND_PATH,
-				responseMode: 'onReceived',
-				options: {},
-			},
+		webhookNode({
+			path: BY_HAND_PATH,
+			responseMode: 'onReceived',
 			id: 'a1000000-0000-4000-8000-000000000001',
-			name: 'Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
 			webhookId: 'a1000000-0000-4000-8000-0000000000aa',
-		},
+		}),
 		{
 			parameters: {
 				url: `=${simBaseUrl}/smartbrowse/runs/{{ $json.body.run_id }}`,

@@ -341,6 +341,7 @@ describe('a long run as a tool: bounded waits, a note, no second paid run', () =
 		const account = api.sim.account();
 		account.maxConcurrent = 1;
 		api.sim.occupy(1, 1500);
+		const slotFreeAt = Date.now() + 1500;
 		try {
 			const busy = await runAgentWithTool(
 				{
@@ -353,7 +354,9 @@ describe('a long run as a tool: bounded waits, a note, no second paid run', () =
 			);
 			expect(JSON.stringify(busy.data.resultData)).toMatch(/Could not start the run of recipe/);
 			expect(dispatchesOf('toolBusy001').filter((entry) => entry.status === 202)).toHaveLength(0);
-			await sleepMs(700);
+			// The refused call may end at once (its backoff past the Tool Wait) or after it: wait for the
+			// occupied slot to be free either way.
+			await sleepMs(Math.max(0, slotFreeAt - Date.now()) + 300);
 			const rows = answerOf(await runAsTool('toolBusy001', TOOL_WAIT));
 			expect(rows).toHaveLength(1);
 			expect(dispatchesOf('toolBusy001').filter((entry) => entry.status === 202)).toHaveLength(1);
