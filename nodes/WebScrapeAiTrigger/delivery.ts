@@ -51,9 +51,10 @@ export function dropOldDedupeList(staticData: IDataObject): void {
 
 /**
  * Handles one delivery: checks the header, the body and the filters, answers, and starts the
- * workflow with the delivery (unless this process already emitted it). Nothing here waits on webscrape.ai: the run is read
- * inside the execution (runDetails.ts), so the sender gets its answer at once whatever the run's
- * size, and its (undocumented) delivery timeout never makes it send the delivery again.
+ * workflow with the delivery (unless this process already emitted it). Nothing here waits on
+ * webscrape.ai: the run is read inside the execution (runDetails.ts), so the sender gets its answer
+ * at once whatever the run's size, and its (undocumented) delivery timeout never makes it send the
+ * delivery again.
  */
 export async function handleDelivery(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const credentials = await this.getCredentials(CREDENTIAL_TYPE);

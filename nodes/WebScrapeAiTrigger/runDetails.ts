@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { recordInProcessedData } from '../WebScrapeAi/helpers/processedRecord';
+import { recordInProcessedData, type Recorded } from '../WebScrapeAi/helpers/processedRecord';
 import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/helpers/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
 import { rememberEmitted } from './emitted';
@@ -84,7 +84,7 @@ async function emittedByAnotherExecution(
 	if (this.getMode() === 'manual') return false;
 	const delivery = `delivery:${runId}:${event}`;
 	const thisExecution = `${delivery}:${this.getExecutionId()}`;
-	let outcome: Awaited<ReturnType<typeof recordInProcessedData>>;
+	let outcome: Recorded | 'unrecorded';
 	try {
 		// A repeat takes its own entry out again (in the same lock hold): should n8n run this execution
 		// again, it must still be a repeat, not the earlier attempt of an execution that emitted.

@@ -152,10 +152,8 @@ export async function recordInProcessedData(
 	maxEntries = DELIVERY_ENTRIES,
 	undo?: GroupMember['undo'],
 ): Promise<Recorded | 'unrecorded'> {
-	const workflowId = context.getWorkflow().id;
-	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
-		return 'unrecorded';
-	const key = `${workflowId}:${context.getNode().id}:${maxEntries}`;
+	// Where n8n cannot record, onNodeRow answers 'unrecorded' for the whole group.
+	const key = `${context.getWorkflow().id}:${context.getNode().id}:${maxEntries}`;
 	return await new Promise<Recorded | 'unrecorded'>((resolve, reject) => {
 		const open = openGroups.get(key);
 		if (open) {
@@ -203,7 +201,7 @@ export async function recordInProcessedData(
 				for (const member of others) {
 					// The group waited with the first caller's execution, which was cancelled: not theirs.
 					if (error instanceof LockCancelledError)
-						recordInProcessedData(member.context, member.values, maxEntries).then(
+						recordInProcessedData(member.context, member.values, maxEntries, member.undo).then(
 							member.resolve,
 							member.reject,
 						);
