@@ -414,84 +414,22 @@ async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void>
 	}
 }
 
-// ---- 4b. what the records cost as history grows ------------------------------------------------
+// ---- 4b. what the records cost in a burst and a large batch ------------------------------------
 
 /**
- * Bytes written to n8n's processed_data row per billed call and per delivery, and the largest row,
- * after 1,000, 10,000 and 100,000 records of history, for the design before folding (one entry per
- * claim, the newest 10,000 kept; 5,000 delivery keys in static data) and today's (through the
- * engine: the bytes the node's calls wrote, static data included). A row with H
- * records of history is what the helper's maxEntries leaves of them: min(H, cap) hashes. Through
- * the harness's model of n8n's helper (a row is read and written back whole), not a database.
+ * What the records cost where a burst or a batch decides it, through the harness's model of n8n's
+ * helper (a row is read and written back whole): a burst of deliveries in one process, and a batch
+ * far larger than the cap. What a call writes by history, on n8n's own helper over SQLite and
+ * Postgres, is bench/records-real.ts.
  */
 async function recordCost(baseUrl: string): Promise<void> {
-	console.log('\n4b. Records: bytes written per billed call and per delivery, by history');
+	console.log('\n4b. Records: a burst of deliveries and a large batch');
 	const bytes = (hashes: number) =>
 		Buffer.byteLength(
 			JSON.stringify({ mode: 'entries', data: Array(hashes).fill('x'.repeat(24)) }),
 		);
 	const filled = (count: number) =>
 		Array.from({ length: count }, (_, index) => ProcessedDataTable.hash(`history-${index}`));
-	for (const history of [1_000, 10_000, 100_000]) {
-		const label = history.toLocaleString('en');
-		// Today's node: one Page → Scrape through the engine on a row with this much history.
-		const workflowId = `wf-bench-record-${history}`;
-		const key = `${workflowId}|n:action-node`;
-		processedData.rows.set(key, { mode: 'entries', data: filled(Math.min(history, 1_000)) });
-		const before = processedData.bytesWritten.get(key) ?? 0;
-		await runAction(
-			{ resource: 'page', operation: 'scrape', url: 'https://example.com/bench' },
-			[{}],
-			{
-				credentials: { apiKey: TEST_KEY, baseUrl },
-				workflowId,
-				executionId: `bench-record-${history}`,
-			},
-		);
-		const perCall = (processedData.bytesWritten.get(key) ?? 0) - before;
-		const oldPerCall = bytes(Math.min(history + 1, 10_000));
-		row(
-			'records',
-			`billed call after ${label} claims of history: bytes written to the node's row (largest row)`,
-			`${perCall.toLocaleString('en')} B (${(processedData.largestBytes.get(key) ?? 0).toLocaleString('en')} B)`,
-			`${oldPerCall.toLocaleString('en')} B (${oldPerCall.toLocaleString('en')} B) before folding`,
-			'≤ 60 KB, flat past the cap',
-			perCall <= 60 * 1024,
-		);
-		// Today's trigger: one delivery through the engine on a row with this much history; nothing
-		// per delivery in static data any more.
-		const deliveries = history / 2;
-		const triggerWorkflow = `wf-bench-delivery-${history}`;
-		const triggerKey = `${triggerWorkflow}|n:trigger-node`;
-		processedData.rows.set(triggerKey, {
-			mode: 'entries',
-			data: filled(Math.min(history, 1_000)),
-		});
-		const setup = await setUpTrigger(
-			{ events: ['completed'], fetchRunDetails: false, output: 'run' },
-			{ apiKey: TEST_KEY, baseUrl },
-			{ workflowId: triggerWorkflow },
-		);
-		const triggerBefore = processedData.bytesWritten.get(triggerKey) ?? 0;
-		const result = await deliver(setup, {
-			body: { event: 'completed', run_id: `benchRecord${history}`, recipe_id: 'benchRecipe' },
-		});
-		const staticBytes = Buffer.byteLength(JSON.stringify(setup.workflow.staticData));
-		const newDelivery =
-			(processedData.bytesWritten.get(triggerKey) ?? 0) -
-			triggerBefore +
-			(staticBytes > 2 ? staticBytes : 0);
-		const oldDelivery =
-			bytes(Math.min(2 * deliveries + 2, 10_000)) + 24 * Math.min(deliveries + 1, 5_000);
-		row(
-			'records',
-			`delivery after ${label} records (${deliveries.toLocaleString('en')} deliveries): processed_data row + static data rewritten`,
-			`${newDelivery.toLocaleString('en')} B${result.emitted ? '' : ' (not emitted!)'}`,
-			`${oldDelivery.toLocaleString('en')} B before`,
-			'each value ≤ 60 KB',
-			newDelivery <= 60 * 1024 && result.emitted !== undefined,
-		);
-	}
 	// A burst: deliveries whose executions run at once in one process are recorded in groups.
 	{
 		const triggerWorkflow = 'wf-bench-delivery-burst';

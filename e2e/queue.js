@@ -286,4 +286,4 @@ async function startTopology(line, setup) {
 	}
 }
 
-module.exports = { startTopology, ensureServices, isRoot, sh };
+module.exports = { startTopology, startPostgres, ensureServices, isRoot, sh };

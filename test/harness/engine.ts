@@ -264,6 +264,16 @@ export class ProcessedDataTable implements IDataDeduplicator {
 export const processedData = new ProcessedDataTable();
 
 let loaded: Promise<LoadedPackage> | undefined;
+let deduplicator: IDataDeduplicator = processedData;
+
+/**
+ * The deduplicator n8n-core's DataDeduplicationService calls (default: the model above); set it
+ * before the first loadPackage(), e.g. to n8n's own DeduplicationHelper over a real database.
+ */
+export function useDeduplicator(real: IDataDeduplicator): void {
+	assert.ok(!loaded, 'useDeduplicator() must be called before the package is loaded');
+	deduplicator = real;
+}
 
 /** Reads dist/ through package.json's `n8n` section; the node types it loaded, as n8n names them. */
 export async function loadNodeTypes(
@@ -284,7 +294,7 @@ export async function loadNodeTypes(
 /** Loads dist/ through package.json's `n8n` section, as n8n's community-package loader does. */
 export async function loadPackage(): Promise<LoadedPackage> {
 	loaded ??= (async () => {
-		await DataDeduplicationService.init(processedData);
+		await DataDeduplicationService.init(deduplicator);
 		const loader = new PackageDirectoryLoader(PACKAGE_ROOT);
 		const nodeTypes = await loadNodeTypes(loader);
 		const credentialTypes: Record<string, ICredentialType> = {};
