@@ -118,14 +118,8 @@ async function startPostgres(root) {
 		 * Connections stay open; every statement in flight or sent meanwhile waits.
 		 */
 		async stall(ms) {
-			const postmaster = Number(
-				fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
-			);
+			const [postmaster, ...backends] = this.pids();
 			process.kill(postmaster, 'SIGSTOP');
-			const backends = sh('ps', ['-o', 'pid=', '--ppid', String(postmaster)])
-				.split('\n')
-				.map(Number)
-				.filter((pid) => pid > 0);
 			for (const pid of backends) process.kill(pid, 'SIGSTOP');
 			try {
 				await new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,6 +128,17 @@ async function startPostgres(root) {
 				process.kill(postmaster, 'SIGCONT');
 			}
 			return backends.length + 1;
+		},
+		/** This instance's postmaster and backends, by PID. */
+		pids() {
+			const postmaster = Number(
+				fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0],
+			);
+			const backends = sh('ps', ['-o', 'pid=', '--ppid', String(postmaster)])
+				.split('\n')
+				.map(Number)
+				.filter((pid) => pid > 0);
+			return [postmaster, ...backends];
 		},
 		stop() {
 			try {
@@ -175,6 +180,27 @@ async function startRedis(root) {
 	};
 }
 
+/** CPU seconds (user + system) of these processes and their live descendants; gone ones count 0. */
+function cpuSeconds(pids) {
+	const ticks = 100;
+	let total = 0;
+	const seen = new Set();
+	const visit = (pid) => {
+		if (seen.has(pid)) return;
+		seen.add(pid);
+		try {
+			const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+			total += (Number(fields[11]) + Number(fields[12])) / ticks;
+			for (const child of fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' '))
+				if (Number(child) > 0) visit(Number(child));
+		} catch {
+			// gone meanwhile
+		}
+	};
+	for (const pid of pids) visit(pid);
+	return total;
+}
+
 /**
  * The whole topology for release line `line`. `setup` is what the main process's database gets
  * before anything starts (credentials, workflows, activations), as `n8n.prepare` takes it.
@@ -184,7 +210,14 @@ async function startTopology(line, setup) {
 	const root = fs.mkdtempSync(path.join(os.tmpdir(), `wsai-queue${line}-`));
 	fs.chmodSync(root, 0o755);
 	const started = [];
+	const logs = {};
 	const stopAll = async () => {
+		// E2E_LOG_DIR=<dir> keeps each n8n process's output (debug level) for a look afterwards.
+		if (process.env.E2E_LOG_DIR) {
+			fs.mkdirSync(process.env.E2E_LOG_DIR, { recursive: true });
+			for (const [name, output] of Object.entries(logs))
+				fs.writeFileSync(path.join(process.env.E2E_LOG_DIR, `line${line}-${name}.log`), output());
+		}
 		for (const part of started.reverse()) await part.stop();
 		fs.rmSync(root, { recursive: true, force: true });
 	};
@@ -225,10 +258,13 @@ async function startTopology(line, setup) {
 		});
 
 		const processes = {};
-		const logs = {};
 		const spawnOne = async (name, args, extra, readyUrl) => {
 			const instance = await n8n.start(prepared, {
 				args,
+				// E2E_CPU_PROF=<dir> writes a CPU profile of each n8n process (when it exits) to <dir>/<name>.
+				nodeArgs: process.env.E2E_CPU_PROF
+					? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.E2E_CPU_PROF, name)}`]
+					: [],
 				env: { ...extra, N8N_RUNNERS_BROKER_PORT: String(await n8n.freePort()) },
 				ready: readyUrl,
 			});
@@ -278,6 +314,17 @@ async function startTopology(line, setup) {
 			query: (sql) => postgres.query(sql),
 			wal: (since) => postgres.wal(since),
 			stallDatabase: async (ms) => await postgres.stall(ms),
+			/**
+			 * CPU seconds used so far (user + system), per n8n process name and for Postgres (its
+			 * postmaster and the backends alive now): differences of two readings are what a step cost.
+			 */
+			cpu() {
+				const used = {};
+				for (const [name, instance] of Object.entries(processes))
+					used[name] = cpuSeconds([instance.child.pid]);
+				used.postgres = cpuSeconds(postgres.pids());
+				return used;
+			},
 			stop: stopAll,
 		};
 	} catch (error) {

@@ -168,6 +168,9 @@ export async function recordInProcessedData(
 		};
 		onNodeRow(context, maxEntries, async (row) => {
 			close();
+			context.logger.debug(
+				`${context.getNode().name}: recording ${group.length} callers' values in one write`,
+			);
 			const union = [...new Set(group.flatMap((member) => member.values))];
 			const present = await row.record(union);
 			const earlier = new Set<string>();
