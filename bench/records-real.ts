@@ -136,132 +136,101 @@ async function measureOn(database: 'sqlite' | 'postgresdb', out: string): Promis
 	sim.addKey(TEST_KEY, { credits: 1e9, runsCap: 1e9 });
 	const credentials = { apiKey: TEST_KEY, baseUrl };
 	const figures: Figure[] = [];
-	const figure = (entry: Omit<Figure, 'database' | 'ok'>, ok: boolean) =>
-		figures.push({ database, ...entry, ok });
+	/**
+	 * The mean bytes `call` writes over SAMPLES calls on workflow `id`, and its largest row; a call
+	 * that answers false (our node did not do what a user expects) fails the figure.
+	 */
+	const measure = async (
+		entry: Pick<Figure, 'history' | 'what' | 'design'>,
+		id: string,
+		call: (sample: number) => Promise<boolean>,
+	): Promise<void> => {
+		let bytes = 0;
+		let ok = true;
+		for (let sample = 0; sample < SAMPLES; sample++)
+			bytes += await written(async () => {
+				ok = (await call(sample)) && ok;
+			});
+		figures.push({
+			database,
+			...entry,
+			bytes: bytes / SAMPLES,
+			largestRow: await largestRow(id),
+			ok,
+		});
+	};
 	try {
 		for (const history of HISTORIES) {
 			// Today, billed call: Page → Scrape of one page through the engine.
-			{
-				const id = await workflow(Math.min(history, TODAY_CAP), 'n:action-node');
-				let bytes = 0;
-				let ok = true;
-				for (let sample = 0; sample < SAMPLES; sample++) {
-					bytes += await written(async () => {
-						const run = await runAction(
-							{ resource: 'page', operation: 'scrape', url: `https://example.com/r/${sample}` },
-							[{}],
-							{ credentials, workflowId: id, executionId: `records-${id}-${sample}` },
-						);
-						ok &&= run.status === 'success';
-					});
-				}
-				figure(
-					{
-						history,
-						what: 'billed call',
-						design: 'today',
-						bytes: bytes / SAMPLES,
-						largestRow: await largestRow(id),
-					},
-					ok,
+			const action = await workflow(Math.min(history, TODAY_CAP), 'n:action-node');
+			await measure({ history, what: 'billed call', design: 'today' }, action, async (sample) => {
+				const run = await runAction(
+					{ resource: 'page', operation: 'scrape', url: `https://example.com/r/${sample}` },
+					[{}],
+					{ credentials, workflowId: action, executionId: `records-${action}-${sample}` },
 				);
-			}
+				return run.status === 'success';
+			});
 			// Before, billed call: one claim on a row of up to 10,000.
-			{
-				const id = await workflow(Math.min(history, BEFORE_CAP), 'n:action-node');
-				const context = { workflow: { id }, node: { id: 'action-node' } } as never;
-				let bytes = 0;
-				for (let sample = 0; sample < SAMPLES; sample++) {
-					bytes += await written(
-						async () =>
-							await underLock(
-								id,
-								async () =>
-									await helper.checkProcessedAndRecord([`claim-${sample}`], 'node', context, {
-										mode: 'entries',
-										maxEntries: BEFORE_CAP,
-									}),
-							),
+			const oldAction = await workflow(Math.min(history, BEFORE_CAP), 'n:action-node');
+			const actionContext = { workflow: { id: oldAction }, node: { id: 'action-node' } } as never;
+			await measure(
+				{ history, what: 'billed call', design: 'before' },
+				oldAction,
+				async (sample) => {
+					await underLock(oldAction, async () =>
+						helper.checkProcessedAndRecord([`claim-${sample}`], 'node', actionContext, {
+							mode: 'entries',
+							maxEntries: BEFORE_CAP,
+						}),
 					);
-				}
-				figure(
-					{
-						history,
-						what: 'billed call',
-						design: 'before',
-						bytes: bytes / SAMPLES,
-						largestRow: await largestRow(id),
-					},
-					true,
+					return true;
+				},
+			);
+			// Today, delivery: one delivery to the trigger, its execution through the engine; nothing per
+			// delivery in static data (what the engine left there is what n8n would save).
+			const trigger = await workflow(Math.min(history, TODAY_CAP), 'n:trigger-node');
+			const setup = await setUpTrigger(
+				{ events: ['completed'], fetchRunDetails: false, output: 'run' },
+				credentials,
+				{ workflowId: trigger },
+			);
+			await measure({ history, what: 'delivery', design: 'today' }, trigger, async (sample) => {
+				const result = await deliver(setup, {
+					body: { event: 'completed', run_id: `records${trigger}x${sample}`, recipe_id: 'r' },
+				});
+				return (
+					result.emitted?.length === 1 && JSON.stringify(setup.workflow.staticData).length <= 2
 				);
-			}
-			// Today, delivery: one delivery to the trigger, its execution through the engine.
-			{
-				const id = await workflow(Math.min(history, TODAY_CAP), 'n:trigger-node');
-				const setup = await setUpTrigger(
-					{ events: ['completed'], fetchRunDetails: false, output: 'run' },
-					credentials,
-					{ workflowId: id },
-				);
-				let bytes = 0;
-				let ok = true;
-				for (let sample = 0; sample < SAMPLES; sample++) {
-					bytes += await written(async () => {
-						const result = await deliver(setup, {
-							body: { event: 'completed', run_id: `records${id}x${sample}`, recipe_id: 'r' },
-						});
-						ok &&= result.emitted?.length === 1;
-					});
-				}
-				// Nothing per delivery in static data: what the engine left there is what n8n would save.
-				ok &&= JSON.stringify(setup.workflow.staticData).length <= 2;
-				figure(
-					{
-						history,
-						what: 'delivery',
-						design: 'today',
-						bytes: bytes / SAMPLES,
-						largestRow: await largestRow(id),
-					},
-					ok,
-				);
-			}
+			});
 			// Before, delivery: two entries on a row of up to 10,000, then static data saved.
-			{
-				const id = await workflow(Math.min(history, BEFORE_CAP), 'n:trigger-node');
-				const context = { workflow: { id }, node: { id: 'trigger-node' } } as never;
-				const keys = hashes(Math.min(history / 2, BEFORE_STATIC_KEYS), `${id}-key`);
-				let bytes = 0;
-				for (let sample = 0; sample < SAMPLES; sample++) {
-					const delivery = `delivery:run${sample}:completed`;
-					keys.push(hash(delivery));
-					keys.splice(0, keys.length - BEFORE_STATIC_KEYS);
-					bytes += await written(async () => {
-						await underLock(
-							id,
-							async () =>
-								await helper.checkProcessedAndRecord(
-									[delivery, `${delivery}:${sample}`],
-									'node',
-									context,
-									{ mode: 'entries', maxEntries: BEFORE_CAP },
-								),
-						);
-						// As n8n saves static data after an execution (WorkflowStaticDataService).
-						await workflows.update(id, { staticData: { 'node:WebScrape AI Trigger': { keys } } });
-					});
-				}
-				figure(
-					{
-						history,
-						what: 'delivery',
-						design: 'before',
-						bytes: bytes / SAMPLES,
-						largestRow: await largestRow(id),
-					},
-					true,
+			const oldTrigger = await workflow(Math.min(history, BEFORE_CAP), 'n:trigger-node');
+			const triggerContext = {
+				workflow: { id: oldTrigger },
+				node: { id: 'trigger-node' },
+			} as never;
+			const keys = hashes(Math.min(history / 2, BEFORE_STATIC_KEYS), `${oldTrigger}-key`);
+			await measure({ history, what: 'delivery', design: 'before' }, oldTrigger, async (sample) => {
+				const delivery = `delivery:run${sample}:completed`;
+				keys.push(hash(delivery));
+				keys.splice(0, keys.length - BEFORE_STATIC_KEYS);
+				await underLock(oldTrigger, async () =>
+					helper.checkProcessedAndRecord(
+						[delivery, `${delivery}:${sample}`],
+						'node',
+						triggerContext,
+						{
+							mode: 'entries',
+							maxEntries: BEFORE_CAP,
+						},
+					),
 				);
-			}
+				// As n8n saves static data after an execution (WorkflowStaticDataService).
+				await workflows.update(oldTrigger, {
+					staticData: { 'node:WebScrape AI Trigger': { keys } },
+				});
+				return true;
+			});
 		}
 	} finally {
 		await sim.stop();
