@@ -19,7 +19,6 @@
 import './env';
 
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +28,7 @@ import type { IDataDeduplicator } from 'n8n-workflow';
 import {
 	deliver,
 	PACKAGE_ROOT,
+	ProcessedDataTable,
 	runAction,
 	setUpTrigger,
 	useDeduplicator,
@@ -55,14 +55,15 @@ interface Figure {
 	ok: boolean;
 }
 
-const hash = (value: string) => createHash('md5').update(value).digest('base64');
+/** What n8n's helper stores for a value (the harness's model hashes as it does). */
+const hash = (value: string) => ProcessedDataTable.hash(value);
 const hashes = (count: number, prefix: string) =>
 	Array.from({ length: count }, (_, index) => hash(`${prefix}-${index}`));
 
 // ---- child: one database ----------------------------------------------------------------------
 
 async function measureOn(database: 'sqlite' | 'postgresdb', out: string): Promise<void> {
-	const n8nRoot = path.join(require(path.join(PACKAGE_ROOT, 'e2e', 'n8n.js')).ensureN8n(LINE));
+	const n8nRoot: string = require(path.join(PACKAGE_ROOT, 'e2e', 'n8n.js')).ensureN8n(LINE);
 	const fromN8n = (name: string) =>
 		require(require.resolve(name, { paths: [path.join(n8nRoot, 'node_modules', 'n8n')] }));
 	fromN8n('reflect-metadata');
@@ -76,8 +77,8 @@ async function measureOn(database: 'sqlite' | 'postgresdb', out: string): Promis
 	useDeduplicator(helper);
 	const workflows = Container.get(db.WorkflowRepository);
 	const rows = Container.get(db.ProcessedDataRepository);
-	const sql = (query: string) => rows.manager.connection.query(query) as Promise<IRow[]>;
-	type IRow = Record<string, unknown>;
+	const sql = (query: string) =>
+		rows.manager.connection.query(query) as Promise<Array<Record<string, unknown>>>;
 
 	/** Bytes the database writes while `task` runs. */
 	const written = async (task: () => Promise<unknown>): Promise<number> => {

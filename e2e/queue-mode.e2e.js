@@ -893,31 +893,21 @@ for (const line of LINES_TO_TEST) {
 			const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 			/** What the workers' debug log says the trigger's step spent reading the run and recording. */
 			const stepTimes = () => {
-				const read = [];
-				const recorded = [];
-				for (const name of workerNames()) {
-					for (const match of topology
-						.output(name)
-						.matchAll(/run read in (\d+) ms, recorded in (\d+) ms/g)) {
-						read.push(Number(match[1]));
-						recorded.push(Number(match[2]));
-					}
-				}
-				const mean = (values) =>
+				/** Each match of `pattern` in the workers' logs, as the numbers it captured. */
+				const logged = (pattern) =>
+					workerNames().flatMap((name) =>
+						[...topology.output(name).matchAll(pattern)].map((match) => match.slice(1).map(Number)),
+					);
+				const mean = (values, digits = 0) =>
 					values.length
-						? Math.round(values.reduce((sum, value) => sum + value, 0) / values.length)
-						: 0;
-				const groups = [];
-				for (const name of workerNames()) {
-					for (const match of topology
-						.output(name)
-						.matchAll(/When a run ends: recording (\d+) callers' values in one write/g))
-						groups.push(Number(match[1]));
-				}
-				const perWrite = groups.length
-					? (groups.reduce((sum, value) => sum + value, 0) / groups.length).toFixed(1)
-					: '–';
-				return `run read ${mean(read)} ms, recorded ${mean(recorded)} ms on average over ${read.length}, ${perWrite} deliveries per write of the row`;
+						? (values.reduce((sum, value) => sum + value, 0) / values.length).toFixed(digits)
+						: '–';
+				const steps = logged(/run read in (\d+) ms, recorded in (\d+) ms/g);
+				const groups = logged(/When a run ends: recording (\d+) callers' values in one write/g);
+				return `run read ${mean(steps.map(([read]) => read))} ms, recorded ${mean(steps.map(([, recorded]) => recorded))} ms on average over ${steps.length}, ${mean(
+					groups.map(([size]) => size),
+					1,
+				)} deliveries per write of the row`;
 			};
 			const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -962,8 +952,8 @@ for (const line of LINES_TO_TEST) {
 				);
 			}
 
-			// The same figures again, on the trigger's row as the burst and the stall left it.
-			// The trigger's row as this pass begins (it is full, and stays 27 KB, past 500 deliveries).
+			// The same figures again, on the trigger's row as the burst and the stall left it (its size
+			// as this pass begins is printed; it stops growing at 27 KB, past 500 deliveries).
 			const rowAtStart = Number(
 				topology.query(
 					`SELECT coalesce(max(length(value::text)), 0) FROM processed_data WHERE "workflowId" = '${OURS}' AND context LIKE 'n:%'`,
@@ -971,12 +961,12 @@ for (const line of LINES_TO_TEST) {
 			);
 			const oursAtCap = await measure(OURS, 'ours', ours);
 			const byHandLast = await measure(BY_HAND, 'by hand', byHand);
+			const against = (figure, baseline) => `${(figure / baseline).toFixed(2)}×`;
 			const byHandWal = (byHandFirst.walPerDelivery + byHandLast.walPerDelivery) / 2;
 			const byHandDrain = (byHandFirst.drainMs + byHandLast.drainMs) / 2;
 			// Measured once (CI's time): against its first burst only.
 			const secureWal = secureFirst.walPerDelivery;
 			const secureDrain = secureFirst.drainMs;
-			const against = (figure, baseline) => `${(figure / baseline).toFixed(2)}×`;
 			const rows = topology
 				.query(
 					`SELECT context, length(value::text) FROM processed_data WHERE "workflowId" = '${OURS}'`,
@@ -987,7 +977,7 @@ for (const line of LINES_TO_TEST) {
 				`STALL n8n ${version}: ${BURST} deliveries, Postgres (${frozen} processes) frozen 20 s 1.5 s into the burst; ${unanswered} first sends not answered 200; ${reachedBeforeResend} reached the next node before every delivery was sent again to both webhook processes; then lost ${lostRuns.length}, duplicates ${duplicates}; ${failed - failedBefore} of ${total - executionsBefore} executions in error, ${open} left unfinished by n8n`,
 			);
 			console.log(
-				`COST n8n ${version}: WAL per delivery by hand ${kb(byHandFirst.walPerDelivery)} / ${kb(byHandLast.walPerDelivery)}; ours ${kb(oursFirst.walPerDelivery)} (${(oursFirst.walPerDelivery / byHandWal).toFixed(2)}×), again with the row at ${kb(rowAtStart)} ${kb(oursAtCap.walPerDelivery)} (${(oursAtCap.walPerDelivery / byHandWal).toFixed(2)}×); drain ${BURST} deliveries by hand ${s1(byHandFirst.drainMs)} / ${s1(byHandLast.drainMs)}, ours ${s1(oursFirst.drainMs)} (${(oursFirst.drainMs / byHandDrain).toFixed(2)}×), again ${s1(oursAtCap.drainMs)} (${(oursAtCap.drainMs / byHandDrain).toFixed(2)}×); our processed_data rows (context, bytes): ${rows}; our trigger's step: ${stepTimes()}; CPU ms per delivery by hand ${cpuText(byHandFirst.cpu)}, ours ${cpuText(oursFirst.cpu)}, ours again ${cpuText(oursAtCap.cpu)}`,
+				`COST n8n ${version}: WAL per delivery by hand ${kb(byHandFirst.walPerDelivery)} / ${kb(byHandLast.walPerDelivery)}; ours ${kb(oursFirst.walPerDelivery)} (${against(oursFirst.walPerDelivery, byHandWal)}), again with the row at ${kb(rowAtStart)} ${kb(oursAtCap.walPerDelivery)} (${against(oursAtCap.walPerDelivery, byHandWal)}); drain ${BURST} deliveries by hand ${s1(byHandFirst.drainMs)} / ${s1(byHandLast.drainMs)}, ours ${s1(oursFirst.drainMs)} (${against(oursFirst.drainMs, byHandDrain)}), again ${s1(oursAtCap.drainMs)} (${against(oursAtCap.drainMs, byHandDrain)}); our processed_data rows (context, bytes): ${rows}; our trigger's step: ${stepTimes()}; CPU ms per delivery by hand ${cpuText(byHandFirst.cpu)}, ours ${cpuText(oursFirst.cpu)}, ours again ${cpuText(oursAtCap.cpu)}`,
 			);
 			console.log(
 				`COST n8n ${version}, against the by-hand workflow with credentials (Webhook with Header Auth, GET with a Header Auth credential): its WAL per delivery ${kb(secureWal)}, ours ${against(oursFirst.walPerDelivery, secureWal)}, again ${against(oursAtCap.walPerDelivery, secureWal)}; its drain ${s1(secureDrain)}, ours ${against(oursFirst.drainMs, secureDrain)}, again ${against(oursAtCap.drainMs, secureDrain)}; its CPU ms per delivery ${cpuText(secureFirst.cpu)}`,
