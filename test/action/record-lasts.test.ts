@@ -75,6 +75,38 @@ test('a 12,000-page Page → Scrape (more than the 10,000 claims the row used to
 	expectNoSecret(api.seen);
 }, 240_000);
 
+test('two attempts of a 300-page batch running at the same moment scrape no URL twice', async () => {
+	// n8n ran the job again while its first worker lives on: the first attempt has folded a few
+	// steps when the second starts in another process. The second marks itself; the first must stop
+	// folding then, or it removes claims the second has not checked yet (pages sent twice).
+	const workflowId = 'wf-record-two-alive';
+	const items = urls(300, 'alive');
+	api.sim.clearLog();
+	const otherProcess = await loadPackageAsAnotherProcess();
+	const first = api.run(scrape, items, {
+		executionId: 'exec-alive',
+		workflowId,
+		onError: 'continueErrorOutput',
+	});
+	while (api.sim.requests('scrape').length < 100) await new Promise((r) => setTimeout(r, 2));
+	const second = api.run(scrape, items, {
+		executionId: 'exec-alive',
+		workflowId,
+		onError: 'continueErrorOutput',
+		nodeTypes: otherProcess,
+	});
+	const [a, b] = await Promise.all([first, second]);
+	const sent = api.sim
+		.requests('scrape')
+		.map((entry) => (entry.body as { website_url: string }).website_url);
+	expect(new Set(sent).size).toBe(sent.length);
+	expect(new Set(sent).size).toBe(300);
+	// Each attempt handles every item: scraped, or refused as sent by the other.
+	for (const attempt of [a, b])
+		expect((attempt.outputs[0]?.length ?? 0) + (attempt.outputs[1]?.length ?? 0)).toBe(300);
+	expect((a.outputs[0]?.length ?? 0) + (b.outputs[0]?.length ?? 0)).toBe(300);
+}, 120_000);
+
 test('on a 64 KiB TEXT column (MySQL/MariaDB) a 3,000-page batch and the next 3,000 are all recorded and sent', async () => {
 	processedData.maxValueBytes = 65_535;
 	const workflowId = 'wf-record-mariadb';

@@ -1,0 +1,131 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * The manual and the design notes stay true: the README is short and every command in it is one
+ * CI runs as written on a clean clone, every link resolves, and every test docs/exactly-once.md
+ * names next to an invariant exists.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+const readme = read('README.md');
+/** What each `step NAME "WHAT" COMMAND...` of .ci/run runs (continuation lines joined). */
+const ciCommands = [
+	...read('.ci/run')
+		.replace(/\\\n\s*/g, ' ')
+		.matchAll(/^step \S+ "(?:[^"\\]|\\.)*"\s+(.+)$/gm),
+].map((step) => step[1].trim());
+const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
+
+/** Commands a user runs that CI cannot run as written, and what CI does instead. */
+const USER_ONLY: Record<string, string> = {
+	'cd ~/.n8n/nodes && npm install n8n-nodes-webscrape-ai':
+		"installs the published package from the npm registry into a user's n8n; the e2e suites install the packed tarball into n8n's user folder the same way (e2e/n8n.js installPackageInto)",
+};
+
+/** Shell commands in the README: every line of its sh blocks, and inline code that starts with a command. */
+function readmeCommands(): string[] {
+	const commands: string[] = [];
+	for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g))
+		for (const line of block[1].split('\n')) {
+			const command = line.replace(/#.*$/, '').trim();
+			if (command) commands.push(command);
+		}
+	const prose = readme.replace(/```[\s\S]*?```/g, '');
+	for (const inline of prose.matchAll(/`((?:npm|npx|node|cd) [^`]+)`/g)) commands.push(inline[1]);
+	return [...new Set(commands)];
+}
+
+describe('README: a user manual whose commands CI runs', () => {
+	test('at most 350 lines', () => {
+		expect(readme.split('\n').length).toBeLessThanOrEqual(350);
+	});
+
+	test('every command is an npm script or npm install, and .ci/run runs it as written', () => {
+		const commands = readmeCommands();
+		expect(commands).toEqual(expect.arrayContaining(['npm install', 'npm test', 'npm start']));
+		for (const command of commands) {
+			if (command in USER_ONLY) continue;
+			const npm = /^npm (?:run )?([\w:-]+)/.exec(command);
+			expect(npm).not.toBeNull();
+			const script = npm![1];
+			if (script !== 'install') expect(scripts).toContain(script);
+			// A step of .ci/run runs the command itself, perhaps with arguments after it.
+			const inCi = ciCommands.some((run) => run === command || run.startsWith(`${command} `));
+			expect({ command, inCi }).toEqual({ command, inCi: true });
+		}
+	});
+
+	test('no measured figure: sizes, times and ratios live in docs/performance.md', () => {
+		const figures = readme.match(/\b\d+(?:[.,]\d+)?\s?(?:MB|KB|ms)\b|\b\d+(?:\.\d+)?×/g) ?? [];
+		expect(figures).toEqual([]);
+	});
+});
+
+describe('links and named tests in the docs', () => {
+	const markdown = [
+		'README.md',
+		'CONTRIBUTING.md',
+		...fs
+			.readdirSync(path.join(ROOT, 'docs'))
+			.filter((file) => file.endsWith('.md'))
+			.map((file) => `docs/${file}`),
+	];
+
+	const anchorsOf = (text: string) =>
+		new Set(
+			[...text.matchAll(/^#+ (.+)$/gm)].map((heading) =>
+				heading[1]
+					.toLowerCase()
+					.replace(/[^\p{L}\p{N} _-]/gu, '')
+					.replace(/ /g, '-'),
+			),
+		);
+
+	test.each(markdown)('%s: every relative link and anchor resolves', (file) => {
+		const text = read(file);
+		const broken: string[] = [];
+		for (const link of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+			const target = link[1];
+			if (/^[a-z]+:/.test(target)) continue;
+			const [relative, anchor] = target.split('#');
+			const resolved = relative ? path.join(path.dirname(file), relative) : file;
+			if (!fs.existsSync(path.join(ROOT, resolved))) broken.push(target);
+			else if (anchor && resolved.endsWith('.md') && !anchorsOf(read(resolved)).has(anchor))
+				broken.push(target);
+		}
+		expect(broken).toEqual([]);
+	});
+
+	test('docs/exactly-once.md: every invariant names a test, and each named test exists', () => {
+		const doc = read('docs/exactly-once.md');
+		const rows = doc.split('\n').filter((line) => /^\| [A-Z]\d+ \|/.test(line));
+		expect(rows.length).toBeGreaterThanOrEqual(20);
+		const missing: string[] = [];
+		for (const row of rows) {
+			const cell = row.split('|').slice(-2)[0];
+			// `path` › "name"; "name" …: each name belongs to the path before it.
+			const references = [...cell.matchAll(/`([\w./-]+\.(?:ts|js))`|"([^"]+)"/g)];
+			let file: string | undefined;
+			let named = 0;
+			for (const reference of references) {
+				if (reference[1]) {
+					file = reference[1];
+					continue;
+				}
+				if (!file) continue;
+				named++;
+				const source = read(file).replace(/\\'/g, "'");
+				const pattern = reference[2]
+					.split('…')
+					.map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+					.join('[^\\n]*?');
+				if (!new RegExp(`test\\(\\s*[\`'"]${pattern}`).test(source))
+					missing.push(`${row.split('|')[1].trim()}: ${file} › ${reference[2]}`);
+			}
+			if (named === 0 && !/the same|B\d+'s test|\(L\d\)|\(L\d\)|L\d's/.test(cell))
+				missing.push(`${row.split('|')[1].trim()}: names no test`);
+		}
+		expect(missing).toEqual([]);
+	});
+});
