@@ -6,22 +6,13 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { executePageRequests, mapOptions, pageUrl, sharedPageOptions } from './fields';
+import { executePageRequests, pageUrlField, sharedPageOptions } from './fields';
 import { optionsCollection } from '../options.description';
 
 const show = { resource: ['page'], operation: ['extract'] };
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'URL',
-		name: 'url',
-		type: 'string',
-		required: true,
-		default: '',
-		placeholder: 'https://example.com/products',
-		displayOptions: { show },
-		description: 'The page to read (absolute http or https URL)',
-	},
+	pageUrlField(show, 'The page to read (absolute http or https URL)'),
 	{
 		displayName: 'Prompt',
 		name: 'prompt',
@@ -141,21 +132,24 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	return await executePageRequests.call(this, items, '/smartscraper', (itemIndex) => {
-		const body: IDataObject = {
-			website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex),
-		};
-		const prompt = String(this.getNodeParameter('prompt', itemIndex, '') ?? '').trim();
-		if (!prompt) {
-			throw new NodeOperationError(node, `Prompt is empty [item ${itemIndex}]`, {
-				itemIndex,
-				description: 'Say in plain English what to extract from the page.',
-			});
-		}
-		body.user_prompt = prompt;
-		const schema = outputSchema(this, itemIndex);
-		if (schema) body.output_schema = schema;
-		mapOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, OPTION_FIELDS, body);
-		return body;
-	});
+	return await executePageRequests.call(
+		this,
+		items,
+		'/smartscraper',
+		OPTION_FIELDS,
+		(itemIndex) => {
+			const body: IDataObject = {};
+			const prompt = String(this.getNodeParameter('prompt', itemIndex, '') ?? '').trim();
+			if (!prompt) {
+				throw new NodeOperationError(node, `Prompt is empty [item ${itemIndex}]`, {
+					itemIndex,
+					description: 'Say in plain English what to extract from the page.',
+				});
+			}
+			body.user_prompt = prompt;
+			const schema = outputSchema(this, itemIndex);
+			if (schema) body.output_schema = schema;
+			return body;
+		},
+	);
 }

@@ -4,28 +4,31 @@ import type {
 	INode,
 	INodeExecutionData,
 	INodeProperties,
+	IDisplayOptions,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
-import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
+import { sendBilledCall } from '../../helpers/billedCall';
+import { PlanSlots } from '../../helpers/planSlots';
 import { numberOption } from '../../helpers/validation';
-import { apiRequest, isHttpUrl } from '../../transport';
+import { isHttpUrl } from '../../transport';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
 export const PAGE_CONCURRENCY = 5;
 export const DEFAULT_PAGE_TIMEOUT_S = 300;
 
 /**
- * Sends one page request per input item (`buildBody` checks the item's parameters first, before
- * anything is sent) and outputs the `data` object plus the credits it cost. Items wait out the
+ * Sends one page request per input item: its URL, what `buildBody` adds (it checks the item's other
+ * parameters, before anything is sent) and the options set, under their API names and outputs the `data` object plus the credits it cost. Items wait out the
  * plan's per-minute and concurrency limits, each for at most its Timeout.
  */
 export async function executePageRequests(
 	this: IExecuteFunctions,
 	items: INodeExecutionData[],
 	path: '/scrape' | '/smartscraper',
+	optionFields: Record<string, string>,
 	buildBody: (itemIndex: number) => IDataObject,
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
@@ -39,7 +42,11 @@ export async function executePageRequests(
 			{ min: 0, minExclusive: true },
 			DEFAULT_PAGE_TIMEOUT_S,
 		);
-		return { body: buildBody(itemIndex), timeoutMs: timeoutS * 1000 };
+		const website_url = pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex);
+		const body = { website_url, ...buildBody(itemIndex) };
+		const itemOptions = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		mapOptions(itemOptions, optionFields, body);
+		return { body, timeoutMs: timeoutS * 1000 };
 	});
 	const record = new DispatchRecord(
 		this,
@@ -67,31 +74,39 @@ export async function executePageRequests(
 				what: 'send the request',
 				unit: 'requests in flight',
 			};
-			return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
-				const envelope = await apiRequest.call(this, {
-					method: 'POST',
-					path,
-					body,
-					kind: 'write',
-					subject: { kind: 'page' },
-					itemIndex,
-					deadline,
-					stop,
-					onBusy,
-					beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
-				});
-				accepted();
-				await record.confirm(itemIndex);
-				const json = {
-					...envelope.data,
-					credits_used: envelope.credits_used,
-					credits_remaining: envelope.credits_remaining,
-				};
-				return [{ json, pairedItem: { item: itemIndex } }];
-			});
+			const request = { method: 'POST' as const, path, body, kind: 'write' as const };
+			return await sendBilledCall(
+				this,
+				{ request: { ...request, subject: { kind: 'page' } }, slots, wait, record },
+				async (answer) => {
+					const json = {
+						...answer.data,
+						credits_used: answer.credits_used,
+						credits_remaining: answer.credits_remaining,
+					};
+					return [{ json, pairedItem: { item: itemIndex } }];
+				},
+			);
 		},
 		{ concurrency: PAGE_CONCURRENCY, record },
 	);
+}
+
+/** The URL field of a page operation. */
+export function pageUrlField(
+	show: NonNullable<IDisplayOptions['show']>,
+	description: string,
+): INodeProperties {
+	return {
+		displayName: 'URL',
+		name: 'url',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'https://example.com/products',
+		displayOptions: { show },
+		description,
+	};
 }
 
 /** Options Scrape and Extract share, in the order the API documents them. */

@@ -1,11 +1,6 @@
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeProperties,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { executePageRequests, mapOptions, pageUrl, sharedPageOptions } from './fields';
+import { executePageRequests, pageUrlField, sharedPageOptions } from './fields';
 import { optionsCollection } from '../options.description';
 
 const show = { resource: ['page'], operation: ['scrape'] };
@@ -18,16 +13,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		displayOptions: { show },
 	},
-	{
-		displayName: 'URL',
-		name: 'url',
-		type: 'string',
-		required: true,
-		default: '',
-		placeholder: 'https://example.com/products',
-		displayOptions: { show },
-		description: 'The page to fetch (absolute http or https URL). PDFs come back as markdown.',
-	},
+	pageUrlField(show, 'The page to fetch (absolute http or https URL). PDFs come back as markdown.'),
 	{
 		displayName: 'Format',
 		name: 'format',
@@ -79,13 +65,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
-	const node = this.getNode();
-	return await executePageRequests.call(this, items, '/scrape', (itemIndex) => {
-		const body: IDataObject = {
-			website_url: pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex),
-		};
-		if (this.getNodeParameter('format', itemIndex, 'html') === 'markdown') body.clean = true;
-		mapOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, OPTION_FIELDS, body);
-		return body;
-	});
+	return await executePageRequests.call(this, items, '/scrape', OPTION_FIELDS, (itemIndex) =>
+		this.getNodeParameter('format', itemIndex, 'html') === 'markdown' ? { clean: true } : {},
+	);
 }

@@ -3,7 +3,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
-import { PlanSlots, withPlanSlot } from '../../helpers/planSlots';
+import { sendBilledCall } from '../../helpers/billedCall';
+import { PlanSlots } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
@@ -132,23 +133,16 @@ export async function execute(
 			};
 			const settleToolRun = asTool ? noteToolRun(this, recipeId) : undefined;
 			try {
-				return await withPlanSlot(this, slots, wait, async (onBusy, accepted) => {
-					const dispatch = await apiRequest.call(this, {
-						method: 'POST',
-						path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-						kind: 'dispatch',
-						subject: { kind: 'recipe', id: recipeId },
-						itemIndex,
-						deadline,
-						stop,
-						onBusy,
-						beforeFirstSend: async () => await record.claimOrThrow(itemIndex),
-					});
-					accepted();
+				const request = {
+					method: 'POST' as const,
+					path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+					kind: 'dispatch' as const,
+					subject: { kind: 'recipe' as const, id: recipeId },
+				};
+				return await sendBilledCall(this, { request, slots, wait, record }, async (dispatch) => {
 					const startedAt = Date.now();
 					const runId = String(dispatch.data.run_id ?? '');
 					settleToolRun?.(runId || undefined);
-					await record.confirm(itemIndex);
 					if (runId) startedRuns.set(itemIndex, runId);
 					if (!settings.waitForCompletion || !runId) {
 						return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
