@@ -393,6 +393,57 @@ for (const line of LINES_TO_TEST) {
 			return all;
 		};
 
+		/** Executions of a workflow in n8n's database: all, not yet stopped, failed or crashed. */
+		const executionCounts = (workflowId) =>
+			topology
+				.query(
+					`SELECT count(*), count(*) FILTER (WHERE "stoppedAt" IS NULL), count(*) FILTER (WHERE status IN ('error', 'crashed')) FROM execution_entity WHERE "workflowId" = '${workflowId}'`,
+				)
+				.split('\t')
+				.map(Number);
+		/**
+		 * The one wait for a workflow's executions: until it has at least `atLeast` and every one has
+		 * stopped (none added for 3 s), or, when some never do, until nothing has changed for 20 s:
+		 * after a database stall n8n itself can leave an execution "new" or "running" for good (its
+		 * own status write failed), which the tests report rather than wait for.
+		 */
+		const settled = async (workflowId, atLeast = 0) => {
+			let last = '';
+			let stableSince = Date.now();
+			return await until(
+				`${workflowId}'s executions to finish`,
+				async () => {
+					const [total, open, failed] = executionCounts(workflowId);
+					if (`${total}/${open}` !== last) {
+						last = `${total}/${open}`;
+						stableSince = Date.now();
+					}
+					const quiet = Date.now() - stableSince;
+					if (total < atLeast) return false;
+					return quiet > (open === 0 ? 3000 : 20000) ? { total, open, failed } : false;
+				},
+				300000,
+			);
+		};
+		/** The one wait for a single execution: until n8n's public API reports it ended. */
+		const ended = async (executionId, timeoutMs, includeData = false) =>
+			await until(
+				`execution ${executionId} to end`,
+				async () => {
+					const result = await n8n.publicApi(
+						topology.main,
+						key,
+						'GET',
+						`/executions/${executionId}${includeData ? '?includeData=true' : ''}`,
+					);
+					const status = result.body?.status;
+					return result.status === 200 && status && !['running', 'new', 'waiting'].includes(status)
+						? result.body
+						: false;
+				},
+				timeoutMs,
+			);
+
 		/** Starts a manual run from main as the editor does; main offloads it to a worker. */
 		const runManually = async (workflowId, triggerName) => {
 			const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
@@ -552,36 +603,19 @@ for (const line of LINES_TO_TEST) {
 				topology.processes[worker].child.kill(signal);
 				// A replacement keeps two workers, as an orchestrator restarting the pod would.
 				await topology.spawnWorker(`worker${++workersStarted}`);
-				const ended = await until(
-					`execution ${executionId} to end`,
-					async () => {
-						const result = await n8n.publicApi(
-							topology.main,
-							key,
-							'GET',
-							`/executions/${executionId}?includeData=true`,
-						);
-						const status = result.body?.status;
-						return result.status === 200 &&
-							status &&
-							!['running', 'new', 'waiting'].includes(status)
-							? result.body
-							: false;
-					},
-					240000,
-				);
+				const end = await ended(executionId, 240000, true);
 				const endedAfter = Math.round((Date.now() - signalledAt) / 1000);
 				const dispatches = sim
 					.requests('dispatch')
 					.filter((entry) => entry.id === 'queueLong001' && entry.status === 202);
-				const message = ended.data?.resultData?.error?.message ?? '(no error)';
+				const message = end.data?.resultData?.error?.message ?? '(no error)';
 				const reruns = startedOn(executionId).filter((name) => name !== worker);
 				console.log(
-					`WORKER-DEATH n8n ${n8n.LINES[line].version} ${signal}: runs started ${dispatches.length}; execution ${ended.status} ${endedAfter} s after the signal (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}): ${message}`,
+					`WORKER-DEATH n8n ${n8n.LINES[line].version} ${signal}: runs started ${dispatches.length}; execution ${end.status} ${endedAfter} s after the signal (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}): ${message}`,
 				);
 				assert.equal(dispatches.length, 1, 'exactly one run started for the item');
 				// n8n ends it as error (job failed, or re-run and failed by our node) or crashed.
-				assert.ok(['error', 'crashed'].includes(ended.status), ended.status);
+				assert.ok(['error', 'crashed'].includes(end.status), end.status);
 				// 1.x either runs the stalled job again from the start (our node must then not dispatch
 				// again and says so) or, when n8n marked the execution crashed first, does not.
 				if (reruns.length > 0)
@@ -620,22 +654,7 @@ for (const line of LINES_TO_TEST) {
 			const killedAfter = scraped().length;
 			topology.processes[worker].child.kill('SIGKILL');
 			await topology.spawnWorker(`worker${++workersStarted}`);
-			const ended = await until(
-				`execution ${executionId} to end`,
-				async () => {
-					const result = await n8n.publicApi(
-						topology.main,
-						key,
-						'GET',
-						`/executions/${executionId}`,
-					);
-					const status = result.body?.status;
-					return result.status === 200 && status && !['running', 'new', 'waiting'].includes(status)
-						? result.body
-						: false;
-				},
-				300000,
-			);
+			const end = await ended(executionId, 300000);
 			// Whatever n8n does next (run the job again, or mark it crashed), every URL went out once.
 			await sleep(3000);
 			const perUrl = new Map();
@@ -644,7 +663,7 @@ for (const line of LINES_TO_TEST) {
 			const twice = [...perUrl.values()].filter((count) => count > 1).length;
 			const reruns = startedOn(executionId).filter((name) => name !== worker);
 			console.log(
-				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${ended.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}); ${perUrl.size} distinct URLs scraped, ${twice} more than once`,
+				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${end.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}); ${perUrl.size} distinct URLs scraped, ${twice} more than once`,
 			);
 			assert.ok(perUrl.size >= killedAfter, `${perUrl.size} distinct URLs`);
 			assert.equal(twice, 0, 'no URL scraped twice');
@@ -722,15 +741,9 @@ for (const line of LINES_TO_TEST) {
 				rounds.reduce((sum, round) => sum + round.first + round.toOther, 0) +
 				toSame +
 				togetherStarted;
-			const executions = await until(
-				`${started} trigger executions to finish`,
-				async () => {
-					const all = await executionsOf(demo.TRIGGER_WORKFLOW_ID);
-					const done = all.filter((execution) => execution.finished || execution.stoppedAt);
-					return all.length - baseline === started && done.length === all.length ? all : false;
-				},
-				300000,
-			);
+			await settled(demo.TRIGGER_WORKFLOW_ID, baseline + started);
+			const executions = await executionsOf(demo.TRIGGER_WORKFLOW_ID);
+			assert.equal(executions.length - baseline, started, 'one execution per started delivery');
 			// Which executions reached the node after the trigger (what a user's workflow would do).
 			const reachedNext = new Map();
 			for (const execution of executions.filter((one) => !before.has(String(one.id)))) {
@@ -827,42 +840,13 @@ for (const line of LINES_TO_TEST) {
 				}
 				return records;
 			};
-			const counts = (workflowId) =>
-				topology
-					.query(
-						`SELECT count(*), count(*) FILTER (WHERE "stoppedAt" IS NULL), count(*) FILTER (WHERE status IN ('error', 'crashed')) FROM execution_entity WHERE "workflowId" = '${workflowId}'`,
-					)
-					.split('\t')
-					.map(Number);
-			/**
-			 * Waits until every execution of the workflow has stopped (none added for 3 s), or, when some
-			 * never do, until nothing has changed for 20 s: after the stall n8n itself can leave an
-			 * execution "new" or "running" for good (its own status write failed), which the test reports.
-			 */
-			const drained = async (workflowId) => {
-				let last = '';
-				let stableSince = Date.now();
-				return await until(
-					`${workflowId}'s executions to finish`,
-					async () => {
-						const [total, open, failed] = counts(workflowId);
-						if (`${total}/${open}` !== last) {
-							last = `${total}/${open}`;
-							stableSince = Date.now();
-						}
-						const quiet = Date.now() - stableSince;
-						return quiet > (open === 0 ? 3000 : 20000) ? { total, open, failed } : false;
-					},
-					300000,
-				);
-			};
 			const sinkOf = (flow, runs) => {
 				const ids = new Set(runs.map((run) => run.id));
 				return sink.received.filter((entry) => entry.flow === flow && ids.has(entry.run));
 			};
 			/** A burst into an idle workflow: WAL per delivery, and the time until the sink had all. */
 			const measure = async (workflowId, flow, urlOf) => {
-				await drained(workflowId);
+				await settled(workflowId);
 				const lsn = topology.wal();
 				const cpuBefore = topology.cpu();
 				const runs = fresh(BURST);
@@ -876,7 +860,7 @@ for (const line of LINES_TO_TEST) {
 					300000,
 				);
 				const drainMs = Math.max(...sinkOf(flow, runs).map((entry) => entry.at)) - started;
-				await drained(workflowId);
+				await settled(workflowId);
 				const cpuAfter = topology.cpu();
 				/** CPU milliseconds per delivery, by kind of process. */
 				const cpu = {};
@@ -916,13 +900,13 @@ for (const line of LINES_TO_TEST) {
 			const oursFirst = await measure(OURS, 'ours', ours);
 
 			// The burst, with Postgres frozen 20 s a moment after it began.
-			const [executionsBefore, failedBefore] = counts(OURS);
+			const [executionsBefore, failedBefore] = executionCounts(OURS);
 			const stalledRuns = fresh(BURST);
 			const sending = burst(stalledRuns, ours);
 			await sleep(1500);
 			const frozen = await topology.stallDatabase(20000);
 			const firstSend = await sending;
-			await drained(OURS);
+			await settled(OURS);
 			const reachedBeforeResend = sinkOf('ours', stalledRuns).length;
 			// Every delivery again, to both webhook processes at the same moment.
 			const resent = [];
@@ -936,7 +920,7 @@ for (const line of LINES_TO_TEST) {
 			}
 			for (const record of resent)
 				assert.equal(record.status, 200, record.error ?? record.responseBody);
-			const { total, open, failed } = await drained(OURS);
+			const { total, open, failed } = await settled(OURS);
 			const reached = new Map();
 			for (const entry of sinkOf('ours', stalledRuns))
 				reached.set(entry.run, (reached.get(entry.run) ?? 0) + 1);
