@@ -91,10 +91,13 @@ function ensureN8n(line) {
 	return dir;
 }
 
-/** npm pack of this package (built), as n8n's installer downloads it. */
+let packed;
+/** npm pack of this package (built), as n8n's installer downloads it; once per process. */
 function packPackage() {
+	if (packed && fs.existsSync(packed)) return packed;
 	const out = run('npm', ['pack', '--json', '--pack-destination', CACHE], { cwd: ROOT });
-	return path.join(CACHE, JSON.parse(out)[0].filename);
+	packed = path.join(CACHE, JSON.parse(out)[0].filename);
+	return packed;
 }
 
 /**
@@ -225,12 +228,10 @@ async function prepare(
 			'import:credentials',
 			`--input=${write('credentials.json', credentials)}`,
 		]);
-	for (const [index, workflow] of workflows.entries()) {
-		n8nCli(line, dir, env, [
-			'import:workflow',
-			`--input=${write(`workflow-${index}.json`, workflow)}`,
-		]);
-	}
+	// One CLI process for all workflows (n8n reads an array from one file): each n8n CLI call boots
+	// n8n's database and modules, seconds apiece.
+	if (workflows.length)
+		n8nCli(line, dir, env, ['import:workflow', `--input=${write('workflows.json', workflows)}`]);
 	for (const id of activate) {
 		n8nCli(
 			line,

@@ -1,6 +1,7 @@
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../helpers/runs';
+import { budgetOptions } from './budgetOptions.description';
 import { optionsCollection } from './options.description';
 
 /** The output choice shared by Recipe → Run and Run → Get. */
@@ -137,5 +138,8 @@ export function runOptionsField(
 	show: NonNullable<IDisplayOptions['show']>,
 	withBatch: boolean,
 ): INodeProperties {
-	return optionsCollection(show, withBatch ? [...batchOptions, ...waitingOptions] : waitingOptions);
+	return optionsCollection(
+		show,
+		withBatch ? [...batchOptions, ...budgetOptions, ...waitingOptions] : waitingOptions,
+	);
 }

@@ -243,6 +243,9 @@ export class DispatchRecord {
 	/** Items claimed, or ended without a call, in this attempt. */
 	private readonly settled = new Set<number>();
 	private folds: boolean;
+	/** Checks once, before the first claim, whether an earlier attempt ran this node run. */
+	private tracksAttempts = false;
+	private earlierAttemptFound = false;
 	/** Every item below it was handled by this attempt or an earlier one; its entry is in the row. */
 	private watermark = 0;
 	/** Items below it were handled by an earlier attempt of this execution. */
@@ -310,6 +313,7 @@ export class DispatchRecord {
 			const starts = this.startValues();
 			const present = await row.record(starts);
 			if (!starts.some((value) => present.has(value))) return 0;
+			this.earlierAttemptFound = true;
 			await row.record([this.secondAttemptValue()]);
 			const candidates = this.watermarkCandidates().reverse();
 			for (let at = 0; at < candidates.length; at += PROBE_GROUP) {
@@ -326,12 +330,24 @@ export class DispatchRecord {
 		if (found !== 'unrecorded') this.earlierBelow = this.watermark = found;
 	}
 
+	/**
+	 * Whether an earlier attempt of this execution ran this node run (n8n ran the job again), found
+	 * by its start entries before anything is claimed: a budget must count what that attempt may
+	 * have spent before this one sends anything. False where n8n cannot record.
+	 */
+	async earlierAttempt(): Promise<boolean> {
+		if (!this.recorded) return false;
+		this.tracksAttempts = true;
+		await (this.started ??= this.start());
+		return this.earlierAttemptFound;
+	}
+
 	/** Claims item `itemIndex`'s billed call before it is sent. */
 	async claim(itemIndex: number): Promise<Claim> {
 		if (!this.recorded) return 'unrecorded';
 		let outcome: Recorded | 'unrecorded';
 		try {
-			if (this.folds) await (this.started ??= this.start());
+			if (this.folds || this.tracksAttempts) await (this.started ??= this.start());
 			if (itemIndex < this.earlierBelow) {
 				this.settle(itemIndex);
 				return 'claimed-before';
@@ -355,15 +371,14 @@ export class DispatchRecord {
 		return outcome.processed.has(this.claimValue(itemIndex)) ? 'claimed-before' : 'first';
 	}
 
-	/** Claims the item's call, or throws the item's error when an earlier attempt claimed it. */
-	async claimOrThrow(itemIndex: number): Promise<void> {
-		if ((await this.claim(itemIndex)) !== 'claimed-before') return;
+	/** The item's error when an earlier attempt of this execution claimed its call. */
+	repeatError(itemIndex: number): NodeOperationError {
 		// Below a watermark an item was handled, but whether it was sent is no longer kept.
 		const message =
 			itemIndex < this.earlierBelow
 				? 'An earlier attempt of this execution already handled this item (it sent the request, or ended before sending one), so nothing was sent again'
 				: this.repeatText.message(itemIndex);
-		throw new NodeOperationError(this.context.getNode(), `${message} [item ${itemIndex}]`, {
+		return new NodeOperationError(this.context.getNode(), `${message} [item ${itemIndex}]`, {
 			itemIndex,
 			description: this.repeatText.description,
 		});

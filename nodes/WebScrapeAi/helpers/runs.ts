@@ -34,7 +34,7 @@ export interface RunSettings {
 }
 
 /** Whether the node runs as an AI tool (its tool variant: an agent or an MCP client calls it). */
-function runsAsTool(context: IExecuteFunctions): boolean {
+export function runsAsTool(context: IExecuteFunctions): boolean {
 	return context.getNode().type.endsWith('Tool');
 }
 

@@ -162,6 +162,8 @@ export async function answerAsTool(
 		stop?: AbortSignal;
 		pollFirst: boolean;
 		repeatOf?: { startedAt: number };
+		/** Told the ended run, before its rows are shaped (what it cost). */
+		onEnded?: (ended: ApiEnvelope) => void;
 	},
 ): Promise<INodeExecutionData[]> {
 	const { itemIndex } = context;
@@ -181,6 +183,7 @@ export async function answerAsTool(
 			}),
 		];
 	}
+	context.onEnded?.(outcome.ended);
 	forgetToolRun(this, outcome.ended.data.recipe_id, runId);
 	return shapeEndedRun(this.getNode(), outcome.ended, settings, itemIndex);
 }

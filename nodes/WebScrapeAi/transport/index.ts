@@ -91,6 +91,13 @@ export function isTransient(error: unknown): boolean {
 	return typeof error === 'object' && error !== null && transientErrors.has(error);
 }
 
+/** Errors of billed requests that may have reached webscrape.ai: they may have been billed. */
+const unknownOutcomeErrors = new WeakSet<object>();
+
+export function isOutcomeUnknown(error: unknown): boolean {
+	return typeof error === 'object' && error !== null && unknownOutcomeErrors.has(error);
+}
+
 const RETRY_DELAYS_MS = [1000, 2000, 4000];
 const JITTER = 0.3;
 /** A server asking us to wait longer than this is treated as a failure, not a pause. */
@@ -424,7 +431,9 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		}
 
 		if (outcomeUnknown(call.kind, failure)) {
-			throw toNodeApiError(node, failure, { ...errorOptions, ...unknownOutcomeText(call) });
+			const error = toNodeApiError(node, failure, { ...errorOptions, ...unknownOutcomeText(call) });
+			unknownOutcomeErrors.add(error);
+			throw error;
 		}
 		const wait = retryAfterMs ?? backoffMs(retry);
 		const canRetry =
@@ -448,6 +457,16 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		retry++;
 		await pause(wait, ...signals);
 	}
+}
+
+/** `GET /smartbrowse/usage`: free and not rate-limited; the account's plan caps and balance. */
+export async function readUsage(this: ApiContext): Promise<ApiEnvelope> {
+	return await apiRequest.call(this, {
+		method: 'GET',
+		path: '/smartbrowse/usage',
+		kind: 'read',
+		subject: { kind: 'usage' },
+	});
 }
 
 /** An item that could not get through the plan's per-minute limit before its timeout. */

@@ -11,9 +11,19 @@ import { NodeOperationError } from 'n8n-workflow';
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
+import {
+	budgetAnswer,
+	budgetFor,
+	BudgetRefusal,
+	openBudget,
+	PAGE_CREDITS,
+	reportSpent,
+} from '../../helpers/creditBudget';
+import { runsAsTool } from '../../helpers/runs';
 import { PlanSlots } from '../../helpers/planSlots';
 import { numberOption } from '../../helpers/validation';
 import { isHttpUrl } from '../../transport';
+import { budgetOptions } from '../budgetOptions.description';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
 export const PAGE_CONCURRENCY = 5;
@@ -43,11 +53,12 @@ export async function executePageRequests(
 			DEFAULT_PAGE_TIMEOUT_S,
 		);
 		const website_url = pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex);
-		const body = { website_url, ...buildBody(itemIndex) };
-		const itemOptions = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
-		mapOptions(itemOptions, optionFields, body);
-		return { body, timeoutMs: timeoutS * 1000 };
+		const body: IDataObject = { website_url, ...buildBody(itemIndex) };
+		mapOptions(options, optionFields, body);
+		const worst = PAGE_CREDITS[path][body.stealth === true ? 'stealth' : 'plain'];
+		return { body, timeoutMs: timeoutS * 1000, worst };
 	});
+	const budget = budgetFor(this);
 	const record = new DispatchRecord(
 		this,
 		path,
@@ -59,12 +70,14 @@ export async function executePageRequests(
 		},
 		items.length,
 	);
+	const worstCases = prepared.map((page) => page?.worst ?? 0);
+	await openBudget(this, budget, record, worstCases);
 	const slots = new PlanSlots(PAGE_CONCURRENCY);
-	return await executeBatch.call(
+	const output = await executeBatch.call(
 		this,
 		outcomes,
 		async (itemIndex, stop) => {
-			const { body, timeoutMs } = prepared[itemIndex]!;
+			const { body, timeoutMs, worst } = prepared[itemIndex]!;
 			const deadline = Date.now() + timeoutMs;
 			const wait = {
 				itemIndex,
@@ -75,21 +88,30 @@ export async function executePageRequests(
 				unit: 'requests in flight',
 			};
 			const request = { method: 'POST' as const, path, body, kind: 'write' as const };
-			return await sendBilledCall(
-				this,
-				{ request: { ...request, subject: { kind: 'page' } }, slots, wait, record },
-				async (answer) => {
-					const json = {
-						...answer.data,
-						credits_used: answer.credits_used,
-						credits_remaining: answer.credits_remaining,
-					};
-					return [{ json, pairedItem: { item: itemIndex } }];
-				},
-			);
+			const billed = { request: { ...request, subject: { kind: 'page' as const } }, worst };
+			try {
+				return await sendBilledCall(
+					this,
+					{ ...billed, slots, wait, record, budget },
+					async (answer) => {
+						const json = {
+							...answer.data,
+							credits_used: answer.credits_used,
+							credits_remaining: answer.credits_remaining,
+						};
+						return [{ json, pairedItem: { item: itemIndex } }];
+					},
+				);
+			} catch (error) {
+				if (error instanceof BudgetRefusal && runsAsTool(this)) return budgetAnswer(error);
+				// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
+				throw error as NodeOperationError;
+			}
 		},
 		{ concurrency: PAGE_CONCURRENCY, record },
 	);
+	reportSpent(this, budget);
+	return output;
 }
 
 /** The URL field of a page operation. */
@@ -109,8 +131,9 @@ export function pageUrlField(
 	};
 }
 
-/** Options Scrape and Extract share, in the order the API documents them. */
+/** Options Scrape and Extract share (sorted by name in the collection). */
 export const sharedPageOptions: INodeProperties[] = [
+	...budgetOptions,
 	{
 		displayName: 'Parse Mode',
 		name: 'parseMode',

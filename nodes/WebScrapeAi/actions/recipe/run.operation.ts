@@ -4,12 +4,21 @@ import { NodeOperationError } from 'n8n-workflow';
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
+import {
+	budgetAnswer,
+	budgetFor,
+	BudgetRefusal,
+	endedRunCost,
+	openBudget,
+	reportSpent,
+} from '../../helpers/creditBudget';
 import { PlanSlots } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
 import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
-import { apiRequest } from '../../transport';
+import type { ApiEnvelope } from '../../transport';
+import { readUsage } from '../../transport';
 import { outputField, runOptionsField } from '../runOptions.description';
 
 const show = { resource: ['recipe'], operation: ['run'] };
@@ -72,8 +81,11 @@ export async function execute(
 		return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
 	const batch = valid[0].settings;
 
-	if (batch.checkQuota) {
-		const shortage = await quotaShortage.call(this, valid.length);
+	const budget = budgetFor(this);
+	// One read of the free usage endpoint serves the quota check and the budget.
+	const usage = batch.checkQuota || budget.active ? await readUsage.call(this) : undefined;
+	if (batch.checkQuota && usage) {
+		const shortage = quotaShortage(this, usage, valid.length);
 		if (shortage) {
 			if (!continueOnFail) throw shortage;
 			prepared.forEach((run, itemIndex) => {
@@ -94,11 +106,16 @@ export async function execute(
 		},
 		items.length,
 	);
+	const runCost = usage && budget.active ? worstRunCost(this, usage) : undefined;
+	if (runCost) {
+		const worstCases = prepared.map((run) => (run ? runCost.worst : 0));
+		await openBudget(this, budget, record, worstCases, usage);
+	}
 	const startedRuns = new Map<number, string>();
 	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
 	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
 	const slots = new PlanSlots(batch.concurrency);
-	return await executeBatch.call(
+	const output = await executeBatch.call(
 		this,
 		outcomes,
 		async (itemIndex, stop) => {
@@ -139,7 +156,10 @@ export async function execute(
 					kind: 'dispatch' as const,
 					subject: { kind: 'recipe' as const, id: recipeId },
 				};
-				return await sendBilledCall(this, { request, slots, wait, record }, async (dispatch) => {
+				const billed = { request, slots, wait, record, budget, worst: runCost?.worst };
+				return await sendBilledCall(this, billed, async (dispatch, cost) => {
+					const onEnded = (ended: ApiEnvelope) =>
+						cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
 					const startedAt = Date.now();
 					const runId = String(dispatch.data.run_id ?? '');
 					settleToolRun?.(runId || undefined);
@@ -153,6 +173,7 @@ export async function execute(
 							operation: 'run',
 							stop,
 							pollFirst: false,
+							onEnded,
 						});
 					}
 					// Build the poll URL from the credential's base URL: poll_url could name another host.
@@ -162,8 +183,13 @@ export async function execute(
 						stop,
 						pollFirst: false,
 					});
+					onEnded(ended);
 					return shapeEndedRun(node, ended, settings, itemIndex);
 				});
+			} catch (error) {
+				if (error instanceof BudgetRefusal && asTool) return budgetAnswer(error);
+				// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
+				throw error as NodeOperationError;
 			} finally {
 				// No slot, or no answer: nothing was started that a repeated call could be given.
 				settleToolRun?.(undefined);
@@ -171,26 +197,46 @@ export async function execute(
 		},
 		{ concurrency: batch.concurrency, startedRuns, record },
 	);
+	reportSpent(this, budget);
+	return output;
 }
 
-/** Reads the free usage endpoint once; returns an error when the batch would exceed the quota. */
-async function quotaShortage(
-	this: IExecuteFunctions,
+/**
+ * A run's highest possible cost: the plan's pages-per-run cap at its cost per page, from the usage
+ * endpoint (a run is billed per page extracted, once it completes).
+ */
+function worstRunCost(
+	context: IExecuteFunctions,
+	usage: ApiEnvelope,
+): { worst: number; perPage: number } {
+	const pages = Number(usage.data.pages_per_run_cap);
+	const perPage = Number(usage.data.cost_per_page);
+	if (!(pages > 0) || !(perPage > 0)) {
+		throw new NodeOperationError(
+			context.getNode(),
+			"webscrape.ai's usage answer gives no pages-per-run cap or cost per page, so a run's highest cost is not known and no run was started",
+			{
+				description:
+					'"Max Credits" and "Keep at Least" need both to set a run\'s cost aside before starting it. Turn both off to run without a budget.',
+			},
+		);
+	}
+	return { worst: pages * perPage, perPage };
+}
+
+/** The error when the batch would exceed the 30-day run quota the usage endpoint reported. */
+function quotaShortage(
+	context: IExecuteFunctions,
+	usage: ApiEnvelope,
 	needed: number,
-): Promise<NodeOperationError | undefined> {
-	const usage = await apiRequest.call(this, {
-		method: 'GET',
-		path: '/smartbrowse/usage',
-		kind: 'read',
-		subject: { kind: 'usage' },
-	});
+): NodeOperationError | undefined {
 	const used = Number(usage.data.runs_used_30d);
 	const cap = Number(usage.data.runs_per_month_cap);
 	if (!Number.isFinite(used) || !Number.isFinite(cap)) return undefined;
 	const remaining = Math.max(0, cap - used);
 	if (remaining >= needed) return undefined;
 	return new NodeOperationError(
-		this.getNode(),
+		context.getNode(),
 		`Only ${remaining} SmartBrowse run${remaining === 1 ? '' : 's'} remain in your 30-day quota, but ${needed} would start, so none was started`,
 		{
 			description: `${used} of ${cap} runs were used in the last 30 days. Send fewer items, upgrade the plan, or turn off the option "Check Quota First" to start as many as the quota allows.`,

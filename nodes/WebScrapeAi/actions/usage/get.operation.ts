@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { asNodeError, errorItem } from '../../helpers/batch';
-import { apiRequest } from '../../transport';
+import { readUsage } from '../../transport';
 
 export const description: INodeProperties[] = [];
 
@@ -14,12 +14,7 @@ export async function execute(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	try {
-		const usage = await apiRequest.call(this, {
-			method: 'GET',
-			path: '/smartbrowse/usage',
-			kind: 'read',
-			subject: { kind: 'usage' },
-		});
+		const usage = await readUsage.call(this);
 		const json = { ...usage.data, credits_remaining: usage.credits_remaining };
 		return items.map((_item, itemIndex) => ({
 			json: { ...json },

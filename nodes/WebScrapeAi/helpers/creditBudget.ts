@@ -1,0 +1,284 @@
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { ApiEnvelope } from '../transport';
+import { readUsage } from '../transport';
+import { pause } from '../transport/pause';
+import type { DispatchRecord } from './processedRecord';
+import { runsAsTool } from './runs';
+import { numberOption } from './validation';
+
+/**
+ * What a node may spend: Max Credits (per execution of the node) and Keep at Least (credits to
+ * leave on the account). Before each billed call the node sets aside the call's worst case; the
+ * answer's `credits_used` replaces it (a run's, once the run has ended). A call whose worst case
+ * does not fit is not sent. The reservation is taken right before the first send (after any wait
+ * for the plan's throttles) and held across retries, so the cap holds whatever the concurrency,
+ * retries or waits. A call whose outcome is unknown, and an item an earlier attempt of the
+ * execution may have sent, keep their worst case: they may have been billed.
+ */
+export interface BudgetLimits {
+	/** 0: no cap. */
+	maxCredits: number;
+	/** 0: off. */
+	keepAtLeast: number;
+}
+
+/** Credits per call, from webscrape.ai's credit table (the README's "Credits per operation"). */
+export const PAGE_CREDITS = {
+	'/scrape': { plain: 1, stealth: 3 },
+	'/smartscraper': { plain: 5, stealth: 10 },
+} as const;
+
+/** A call that did not fit: an item's error, or (as a tool) a plain answer. */
+export class BudgetRefusal extends NodeOperationError {
+	constructor(
+		node: INode,
+		message: string,
+		readonly itemIndex: number,
+		readonly toolNote: string,
+		description: string,
+	) {
+		super(node, `${message} [item ${itemIndex}]`, { itemIndex, description });
+	}
+}
+
+/** Reads and checks the two options (from the first item: they are per node run, not per item). */
+export function readBudgetLimits(context: IExecuteFunctions): BudgetLimits {
+	const options = context.getNodeParameter('options', 0, {}) as IDataObject;
+	const node = context.getNode();
+	const whole = { min: 0, integer: true };
+	return {
+		maxCredits: numberOption(node, options.maxCredits, 'Max Credits', 0, whole, 0),
+		keepAtLeast: numberOption(node, options.keepAtLeast, 'Keep at Least', 0, whole, 0),
+	};
+}
+
+/** A worst case set aside for one call until its answer (or its run's end) says what it cost. */
+export interface Reservation {
+	worst: number;
+	settled: boolean;
+}
+
+export class CreditBudget {
+	/** Credits answers said were used, plus worst cases of calls that may have been billed. */
+	private spent = 0;
+	/** Worst cases of calls sent (or about to be) whose cost is not known yet. */
+	private reserved = 0;
+	/** The account's balance as last reported, minus what was set aside since. */
+	private balance?: number;
+	/** Calls waiting for answers in progress to free what they set aside. */
+	private readonly waiters: Array<() => void> = [];
+
+	constructor(
+		public limits: BudgetLimits,
+		/** "this execution", or for a tool without one, "this tool in the last 24 hours". */
+		private readonly scope = 'this execution',
+	) {}
+
+	get active(): boolean {
+		return this.limits.maxCredits > 0 || this.limits.keepAtLeast > 0;
+	}
+
+	/** Keep at Least needs the balance before the first reservation. */
+	get needsBalance(): boolean {
+		return this.limits.keepAtLeast > 0 && this.balance === undefined;
+	}
+
+	/** What was spent so far, with the worst case of every call whose cost is not known yet. */
+	get total(): number {
+		return this.spent + this.reserved;
+	}
+
+	/** A balance the API reported (`credits_remaining`) after the calls answered so far. */
+	learnBalance(remaining: unknown): void {
+		if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return;
+		// Calls still in flight may not be in that figure yet: count them as not.
+		this.balance = remaining - this.reserved;
+	}
+
+	/**
+	 * An earlier attempt of this execution ran this node run (n8n ran the job again) and may have
+	 * spent up to `upTo`; what it spent is not known here, so all of it counts.
+	 */
+	assumeSpent(upTo: number): void {
+		this.spent += upTo;
+	}
+
+	/**
+	 * Sets aside `worst` credits for item `itemIndex`'s call. When only calls in progress stand in
+	 * the way (their answers may free what they set aside), waits for them until `deadline`; when
+	 * the call cannot fit even then, or the deadline passes, throws BudgetRefusal.
+	 */
+	async reserve(
+		node: INode,
+		itemIndex: number,
+		worst: number,
+		wait: { deadline?: number; signals?: Array<AbortSignal | undefined> } = {},
+	): Promise<Reservation> {
+		for (;;) {
+			const refusal = this.refusal(node, itemIndex, worst);
+			if (refusal === undefined) {
+				this.reserved += worst;
+				if (this.balance !== undefined) this.balance -= worst;
+				return { worst, settled: false };
+			}
+			const left = (wait.deadline ?? Date.now()) - Date.now();
+			if (refusal.final || this.reserved === 0 || left <= 0) throw refusal.error;
+			await Promise.race([
+				new Promise<void>((resolve) => this.waiters.push(resolve)),
+				pause(left, ...(wait.signals ?? [])),
+			]);
+			if (wait.signals?.some((signal) => signal?.aborted)) throw refusal.error;
+		}
+	}
+
+	/**
+	 * Throws the refusal when `worst` cannot fit even once every call in progress is answered, so an
+	 * item that will be refused does not first wait for a slot or a per-minute turn of the plan.
+	 */
+	refuseIfHopeless(node: INode, itemIndex: number, worst: number): void {
+		const refusal = this.refusal(node, itemIndex, worst);
+		if (refusal?.final) throw refusal.error;
+	}
+
+	/** Why `worst` does not fit now; `final` when no answer still to come could make it fit. */
+	private refusal(
+		node: INode,
+		itemIndex: number,
+		worst: number,
+	): { error: BudgetRefusal; final: boolean } | undefined {
+		const { maxCredits, keepAtLeast } = this.limits;
+		if (maxCredits > 0 && this.spent + this.reserved + worst > maxCredits) {
+			const inFlight =
+				this.reserved > 0 ? `, and ${this.reserved} set aside for requests in progress` : '';
+			const reached = `Budget of ${maxCredits} credits for ${this.scope} reached: spent ${this.spent}${inFlight}`;
+			return {
+				final: this.spent + worst > maxCredits,
+				error: new BudgetRefusal(
+					node,
+					`${reached}; this request could cost up to ${worst}, so it was not sent`,
+					itemIndex,
+					`${reached}. This request (up to ${worst} credits) was not sent and nothing was billed for it. Do not call again: further calls are refused too until the budget ("Max Credits") is raised.`,
+					'Nothing was sent for this item, so nothing was billed. Raise "Max Credits" in the node\'s options, or send fewer items.',
+				),
+			};
+		}
+		if (keepAtLeast > 0 && this.balance !== undefined && this.balance - worst < keepAtLeast) {
+			const balance = Math.max(0, this.balance);
+			const floor = `Your webscrape.ai balance (${balance} credits after requests in progress) must stay at ${keepAtLeast} or more`;
+			return {
+				final: this.balance + this.reserved - worst < keepAtLeast,
+				error: new BudgetRefusal(
+					node,
+					`${floor}; this request could cost up to ${worst}, so it was not sent`,
+					itemIndex,
+					`${floor}. This request (up to ${worst} credits) was not sent and nothing was billed for it. Do not call again until credits are topped up.`,
+					'Nothing was sent for this item, so nothing was billed. Top up your credits, or lower "Keep at Least" in the node\'s options.',
+				),
+			};
+		}
+		return undefined;
+	}
+
+	/** The call (or its run) was answered with its cost: the rest of the reservation is free. */
+	settle(reservation: Reservation, used: unknown, remaining?: unknown): void {
+		if (reservation.settled) return;
+		reservation.settled = true;
+		const cost =
+			typeof used === 'number' && Number.isFinite(used) && used >= 0 ? used : reservation.worst;
+		this.reserved -= reservation.worst;
+		this.spent += cost;
+		if (this.balance !== undefined) this.balance += reservation.worst - cost;
+		if (remaining !== undefined) this.learnBalance(remaining);
+		for (const wake of this.waiters.splice(0)) wake();
+	}
+
+	/** The call may have been billed and its cost is not known: it keeps its worst case. */
+	keep(reservation: Reservation): void {
+		this.settle(reservation, reservation.worst);
+	}
+
+	/** Nothing was billed (not sent, or refused, which costs nothing): the reservation is free. */
+	release(reservation: Reservation): void {
+		this.settle(reservation, 0);
+	}
+}
+
+/** A tool call without an execution (an MCP Server Trigger's) shares its budget this long. */
+const TOOL_WINDOW_MS = 24 * 60 * 60_000;
+const toolBudgets = new Map<string, { budget: CreditBudget; since: number }>();
+
+/**
+ * The budget of this node run. A tool is called once per call of an agent or MCP client, so its
+ * budget spans the calls of one execution (an AI Agent's), or, when n8n runs the call outside any
+ * execution (an MCP Server Trigger's), this process's calls of the last 24 hours.
+ */
+export function budgetFor(context: IExecuteFunctions): CreditBudget {
+	const limits = readBudgetLimits(context);
+	if (!runsAsTool(context)) return new CreditBudget(limits);
+	const executionId = context.getExecutionId();
+	const key = `${context.getWorkflow().id ?? ''}:${context.getNode().name}:${executionId ?? ''}`;
+	const now = Date.now();
+	for (const [other, entry] of toolBudgets)
+		if (now - entry.since > TOOL_WINDOW_MS) toolBudgets.delete(other);
+	let entry = toolBudgets.get(key);
+	if (!entry) {
+		const scope = executionId ? 'this execution' : 'this tool in the last 24 hours';
+		entry = { budget: new CreditBudget(limits, scope), since: now };
+		toolBudgets.set(key, entry);
+	}
+	// The options may have been changed since (a raised cap takes effect at once).
+	entry.budget.limits = limits;
+	return entry.budget;
+}
+
+/** What a run cost once it ended: completed runs are billed per page; failed and cancelled, not. */
+export function endedRunCost(ended: ApiEnvelope, costPerPage: number): number {
+	if (ended.data.run_status !== 'completed') return 0;
+	const used = ended.data.credits_used;
+	if (typeof used === 'number' && Number.isFinite(used)) return used;
+	const pages = Number(ended.data.pages_extracted);
+	return Number.isFinite(pages) ? pages * costPerPage : Number.NaN;
+}
+
+/** As a tool, a refused call is an answer the model can act on, not an error it retries. */
+export function budgetAnswer(error: BudgetRefusal): INodeExecutionData[] {
+	return [
+		{ json: { budget_reached: true, note: error.toolNote }, pairedItem: { item: error.itemIndex } },
+	];
+}
+
+/** Tells the user in the output pane what this node run spent, when a budget is set. */
+export function reportSpent(context: IExecuteFunctions, budget: CreditBudget): void {
+	if (!budget.active) return;
+	const cap = budget.limits.maxCredits > 0 ? ` of the ${budget.limits.maxCredits} allowed` : '';
+	const message = `Spent ${budget.total} credits${cap} in this execution (worst cases of requests whose cost is not known yet included).`;
+	context.logger.info(`${context.getNode().name}: ${message}`);
+	if (typeof context.addExecutionHints === 'function')
+		context.addExecutionHints({ message, location: 'outputPane' });
+}
+
+/**
+ * Before a node run's first billed call: Keep at Least learns the balance the cheapest true way the
+ * API allows (the usage endpoint: free, not rate-limited, and its envelope carries
+ * `credits_remaining`; `usage` when the caller read it already), and a second attempt of the
+ * execution counts what the first may have spent: every item's worst case, up to the cap (what it
+ * really spent is not known here), so the cap holds across both attempts.
+ */
+export async function openBudget(
+	context: IExecuteFunctions,
+	budget: CreditBudget,
+	record: DispatchRecord,
+	worstCases: number[],
+	usage?: ApiEnvelope,
+): Promise<void> {
+	if (!budget.active) return;
+	if (budget.needsBalance)
+		budget.learnBalance((usage ?? (await readUsage.call(context))).credits_remaining);
+	const { maxCredits } = budget.limits;
+	if (maxCredits > 0 && (await record.earlierAttempt())) {
+		const upTo = worstCases.reduce((sum, worst) => sum + worst, 0);
+		budget.assumeSpent(Math.min(maxCredits, upTo));
+	}
+}
