@@ -235,6 +235,27 @@ for (const line of LINES_TO_TEST) {
 				assert.equal(extracted.isError, false, extracted.text);
 				assert.ok(parsed(extracted.text)[0].result);
 
+				// The example gives Extract_data a budget of 50 credits: a model calling it in a loop
+				// is answered in words once the budget is reached, and nothing past it is sent.
+				let budgetNote;
+				let loopCalls = 0;
+				while (!budgetNote && loopCalls < 20) {
+					loopCalls++;
+					const looped = await call('Extract_data', {
+						URL: `https://example.com/loop/${loopCalls}`,
+						Prompt: 'the title',
+					});
+					assert.equal(looped.isError, false, looped.text);
+					budgetNote = parsed(looped.text)[0].note;
+				}
+				assert.ok(budgetNote, `no budget answer after ${loopCalls} calls`);
+				assert.match(budgetNote, /^Budget of 50 credits for .+ reached: spent 50\. /);
+				const extractsSent = sim.requests('extract').filter((entry) => entry.status === 200);
+				assert.equal(extractsSent.length, 10);
+				console.log(
+					`BUDGET MCP n8n ${n8n.LINES[line].version}: Extract_data called ${loopCalls + 1} times, ${extractsSent.length} sent (50 credits); the model read: ${budgetNote}`,
+				);
+
 				// Wrong arguments and failed runs: a short message saying what to change.
 				const malformed = await call('Run_a_recipe', { Recipe_ID: 'not a recipe id!' });
 				assert.equal(malformed.isError, true);

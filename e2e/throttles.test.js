@@ -19,9 +19,11 @@ const { until } = demo;
 /** One simulated webscrape.ai account (its own key and plan) and the n8n credential for it. */
 function planAccount(sim, id, plan) {
 	const key = `wsg_live_E2EPLAN${id.slice(-6)}`;
-	sim.addKey(key, { credits: 100000, ...plan });
+	const account = sim.addKey(key, { credits: 100000, ...plan });
 	return {
 		key,
+		/** Credits the simulator (the authority) took from the account. */
+		spent: () => 100000 - account.credits,
 		credential: {
 			id,
 			name: `WebScrape AI (${id})`,
@@ -32,8 +34,8 @@ function planAccount(sim, id, plan) {
 	};
 }
 
-/** Manual Trigger → a list of values → one item each → our node with `parameters`. */
-function batchWorkflow(id, values, parameters, credential) {
+/** Manual Trigger → a list of values → one item each → our node with `parameters` (and `settings`). */
+function batchWorkflow(id, values, parameters, credential, settings = {}) {
 	const node = (suffix, rest) => ({ id: `${id}-${suffix}`, position: [0, 0], ...rest });
 	return {
 		id,
@@ -64,6 +66,7 @@ function batchWorkflow(id, values, parameters, credential) {
 				typeVersion: 1,
 				parameters,
 				credentials: { webScrapeAiApi: { id: credential.id, name: credential.name } },
+				...settings,
 			}),
 		],
 		connections: {
@@ -116,6 +119,7 @@ for (const line of LINES_TO_TEST) {
 					minute: planAccount(sim, 'wsaiPlanMin00010', { perMinute: 10 }),
 					slot: planAccount(sim, 'wsaiPlanSlot0001', { maxConcurrent: 1 }),
 					turn: planAccount(sim, 'wsaiPlanTurn0002', { perMinute: 2 }),
+					budget: planAccount(sim, 'wsaiPlanBudget50', {}),
 				};
 				const workflows = [
 					batchWorkflow(
@@ -151,6 +155,19 @@ for (const line of LINES_TO_TEST) {
 						urls(4),
 						{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
 						accounts.turn.credential,
+					),
+					batchWorkflow(
+						'wsaiE2eBudget050',
+						urls(200),
+						{
+							resource: 'page',
+							operation: 'extract',
+							url: '={{ $json.values }}',
+							prompt: 'The page title',
+							options: { maxCredits: 50 },
+						},
+						accounts.budget.credential,
+						{ onError: 'continueErrorOutput' },
 					),
 				];
 				prepared = await n8n.prepare(line, {
@@ -193,6 +210,24 @@ for (const line of LINES_TO_TEST) {
 					`THROTTLE n8n ${n8n.LINES[line].version}: 12 runs on a 3-run plan: node ${run.executionTime} ms (ideal ${ideal} ms, ×${(run.executionTime / ideal).toFixed(2)}), ${dispatches.length - accepted.length} refused dispatches`,
 				);
 				assert.ok(run.executionTime <= 1.5 * ideal, `${run.executionTime} ms > 1.5 × ${ideal} ms`);
+			});
+
+			test('200 Extract items with Max Credits 50: 10 sent, 50 credits taken by webscrape.ai, 190 items say why', async () => {
+				const result = await n8n.executeWorkflow(prepared, 'wsaiE2eBudget050');
+				const [rows, refused] = nodeRun(result).data.main;
+				const sent = accounts.budget.log('extract').filter((entry) => entry.status === 200);
+				assert.equal(sent.length, 10);
+				assert.equal(accounts.budget.spent(), 50);
+				assert.equal(rows.length, 10);
+				assert.equal(refused.length, 190);
+				for (const item of refused)
+					assert.match(
+						item.json.error,
+						/^Budget of 50 credits for this execution reached: spent \d+(, and \d+ set aside for requests in progress)?; this request could cost up to 5, so it was not sent \[item \d+\]$/,
+					);
+				console.log(
+					`BUDGET n8n ${n8n.LINES[line].version}: 200 Extract items at Max Credits 50: ${sent.length} sent, ${accounts.budget.spent()} credits taken by the simulator, ${refused.length} refused; hint: ${JSON.stringify(nodeRun(result).hints?.map((hint) => hint.message))}`,
+				);
 			});
 
 			/**

@@ -78,16 +78,19 @@ class ToyAgent implements INodeType {
 			0,
 		)) as DynamicStructuredTool[];
 		const args = this.getInputData()[0].json;
+		// `_calls`: the model calls the tool once per entry, in one execution (an agent's loop).
+		const calls = Array.isArray(args._calls) ? (args._calls as IDataObject[]) : [args];
 		const results = [];
 		for (const tool of tools) {
 			const schema = Object.keys((tool.schema as any).shape ?? {});
-			const answer = await tool.invoke(args);
+			const answers = [];
+			for (const call of calls) answers.push(JSON.parse((await tool.invoke(call)) as string));
 			results.push({
 				json: {
 					tool: tool.name,
 					description: tool.description,
 					schema,
-					answer: JSON.parse(answer as string),
+					answer: answers.length === 1 ? answers[0] : answers,
 				},
 			});
 		}
@@ -230,6 +233,31 @@ describe('the action node as an AI-agent tool', () => {
 		expect(run.data.resultData.error).toBeUndefined();
 		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
 		expect(out.answer[0].result).toEqual({ title: 'example' });
+	});
+
+	test('a call past the budget is answered in words the model can act on, not an error; nothing is sent', async () => {
+		// The model calls the tool three times in one agent execution: the budget spans the calls.
+		const extract = {
+			resource: 'page',
+			operation: 'extract',
+			url: "={{ $fromAI('url', 'The page', 'string') }}",
+			prompt: 'The title',
+			options: { maxCredits: 10 },
+		};
+		const extractsBefore = api.sim.requests('extract').length;
+		const calls = [1, 2, 3].map((page) => ({ url: `https://example.com/budget/${page}` }));
+		const run = await runAgentWithTool(extract, { _calls: calls });
+		expect(run.data.resultData.error).toBeUndefined();
+		expect(api.sim.requests('extract').length - extractsBefore).toBe(2);
+		const answers = (run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any).answer;
+		expect(answers[0][0].credits_used).toBe(5);
+		expect(answers[1][0].credits_used).toBe(5);
+		expect(answers[2]).toEqual([
+			{
+				budget_reached: true,
+				note: 'Budget of 10 credits for this execution reached: spent 10. This request (up to 5 credits) was not sent and nothing was billed for it. Do not call again: further calls are refused too until the budget ("Max Credits") is raised.',
+			},
+		]);
 	});
 
 	test('the API key appears in no output, error or log line', () => {
