@@ -23,6 +23,7 @@ const BURST = Number(process.env.QUEUE_BURST ?? 120);
 const BURST_AT_ONCE = 20;
 /** Pages in the large batch: more than the 10,000 claims a node's row used to keep. */
 const BATCH = Number(process.env.QUEUE_BATCH ?? 10_500);
+const BATCH_BUDGET = BATCH - 100;
 /** Rounds of DELIVERIES distinct deliveries and their repeats to the other webhook process. */
 const ROUNDS = Number(process.env.QUEUE_ROUNDS ?? 1);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -206,7 +207,13 @@ const BATCH_WORKFLOW = {
 			position: [200, 0],
 		},
 		{
-			parameters: { resource: 'page', operation: 'scrape', url: '={{ $json.url }}', options: {} },
+			// A budget just below the batch: a re-run (1.x) must not spend past it either.
+			parameters: {
+				resource: 'page',
+				operation: 'scrape',
+				url: '={{ $json.url }}',
+				options: { maxCredits: BATCH_BUDGET },
+			},
 			id: 'b1000000-0000-4000-8000-000000000003',
 			name: 'Scrape every page',
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
@@ -626,10 +633,11 @@ for (const line of LINES_TO_TEST) {
 			});
 		}
 
-		test(`a Page → Scrape batch of ${BATCH} URLs whose worker is killed late in the batch: no URL is scraped twice`, async () => {
+		test(`a Page → Scrape batch of ${BATCH} URLs whose worker is killed late in the batch: no URL is scraped twice, and its Max Credits (${BATCH_BUDGET}) holds across the re-run`, async () => {
 			sim.clearLog();
 			// One credit per page: more than the simulator's account starts with.
-			sim.accounts.get(demo.TEST_KEY).credits = 10 * BATCH;
+			const account = sim.accounts.get(demo.TEST_KEY);
+			account.credits = 10 * BATCH;
 			const pages = Array.from({ length: BATCH }, (_, index) => ({
 				url: `https://example.com/batch/${index}`,
 			}));
@@ -663,8 +671,9 @@ for (const line of LINES_TO_TEST) {
 			const twice = [...perUrl.values()].filter((count) => count > 1).length;
 			const reruns = startedOn(executionId).filter((name) => name !== worker);
 			console.log(
-				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${end.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}); ${perUrl.size} distinct URLs scraped, ${twice} more than once`,
+				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${end.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}); ${perUrl.size} distinct URLs scraped, ${twice} more than once; ${10 * BATCH - account.credits} credits spent at Max Credits ${BATCH_BUDGET}`,
 			);
+			assert.ok(10 * BATCH - account.credits <= BATCH_BUDGET, 'Max Credits exceeded');
 			assert.ok(perUrl.size >= killedAfter, `${perUrl.size} distinct URLs`);
 			assert.equal(twice, 0, 'no URL scraped twice');
 		});
