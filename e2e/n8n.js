@@ -229,10 +229,24 @@ async function prepare(
 			`--input=${write('credentials.json', credentials)}`,
 		]);
 	// One CLI process for all workflows (n8n reads an array from one file): each n8n CLI call boots
-	// n8n's database and modules, seconds apiece.
-	if (workflows.length)
-		n8nCli(line, dir, env, ['import:workflow', `--input=${write('workflows.json', workflows)}`]);
-	for (const id of activate) {
+	// n8n's database and modules, seconds apiece. In queue mode the import also activates (both
+	// lines' `--activeState=fromJson`, which n8n allows there only), saving a call per workflow.
+	const activateOnImport = env.EXECUTIONS_MODE === 'queue';
+	if (workflows.length) {
+		const file = write(
+			'workflows.json',
+			workflows.map((workflow) => ({
+				...workflow,
+				active: activateOnImport && activate.includes(workflow.id),
+			})),
+		);
+		n8nCli(line, dir, env, [
+			'import:workflow',
+			`--input=${file}`,
+			...(activateOnImport ? ['--activeState=fromJson'] : []),
+		]);
+	}
+	for (const id of activateOnImport ? [] : activate) {
 		n8nCli(
 			line,
 			dir,
