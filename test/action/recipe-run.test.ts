@@ -104,8 +104,14 @@ describe('Recipe → Run', () => {
 		});
 		const rows = jsonOf(outputs[0]);
 		const runId = api.sim.requests('dispatch').slice(-1)[0].runId;
-		expect(rows[0]._run).toEqual({ id: runId, recipe_id: 'm3Yc2tFvN8q', page: 0 });
-		expect(rows[11]._run).toEqual({ id: runId, recipe_id: 'm3Yc2tFvN8q', page: 2 });
+		// The run's cost rides along, so a row says what its run cost.
+		expect(rows[0]._run).toEqual({ id: runId, recipe_id: 'm3Yc2tFvN8q', page: 0, credits_used: 6 });
+		expect(rows[11]._run).toEqual({
+			id: runId,
+			recipe_id: 'm3Yc2tFvN8q',
+			page: 2,
+			credits_used: 6,
+		});
 	});
 
 	test('5 items run at once, and the output keeps input order', async () => {

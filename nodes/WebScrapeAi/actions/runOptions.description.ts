@@ -25,9 +25,51 @@ export function outputField(show: NonNullable<IDisplayOptions['show']>): INodePr
 				description:
 					'One item: the run object as the API returns it (status, counts, credits, result with pages, drift and warnings)',
 			},
+			{
+				name: 'One File',
+				value: 'file',
+				description:
+					'One item per run: its details, row count and columns, with every row in one file (JSON Lines or CSV) stored wherever your n8n keeps binary data. For large runs: the rows are never held as n8n items.',
+			},
 		],
 		description: 'What to output once the run has ended',
 	};
+}
+
+/** Output "One File": its format and the binary field it goes in. */
+export function fileFields(show: NonNullable<IDisplayOptions['show']>): INodeProperties[] {
+	const whenFile = { show: { ...show, output: ['file'] } };
+	return [
+		{
+			displayName: 'File Format',
+			name: 'fileFormat',
+			type: 'options',
+			default: 'jsonl',
+			displayOptions: whenFile,
+			options: [
+				{
+					name: 'JSON Lines',
+					value: 'jsonl',
+					description: 'One JSON object per line: every value as the API returned it',
+				},
+				{
+					name: 'CSV',
+					value: 'csv',
+					description:
+						'A header row of the fields, then one row per line (RFC 4180 quoting); nested values are written as JSON in their cell',
+				},
+			],
+		},
+		{
+			displayName: 'Put Output File in Field',
+			name: 'binaryPropertyName',
+			type: 'string',
+			default: 'data',
+			required: true,
+			displayOptions: whenFile,
+			description: 'The binary field of the output item that holds the file',
+		},
+	];
 }
 
 const waitingOptions: INodeProperties[] = [
@@ -104,12 +146,21 @@ const waitingOptions: INodeProperties[] = [
 			"When an AI agent or an MCP client calls this node as a tool: the longest the call waits for the run to end. A run still going then is returned as its run ID, its status and a note saying to fetch its rows later with Run → Get (it goes on, and is billed once). MCP clients built on the official SDK give up on a call after 60 s by default, so keep this below your client's timeout. Ignored in ordinary workflows, which wait for Timeout.",
 	},
 	{
+		displayName: 'Rows per Item',
+		name: 'rowsPerItem',
+		type: 'number',
+		default: 1,
+		typeOptions: { minValue: 1 },
+		description:
+			'With Output "Extracted Items": put this many rows in each output item (as "rows"), for fewer, lighter items on large runs. 1: one item per row.',
+	},
+	{
 		displayName: 'Include Run Metadata',
 		name: 'includeRunMetadata',
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to add "_run" (run ID, recipe ID, page number) to each extracted item, to tell rows of different runs apart',
+			'Whether to add "_run" (run ID, recipe ID, page number, the credits the run used) to each extracted item, to tell rows of different runs apart',
 	},
 ];
 

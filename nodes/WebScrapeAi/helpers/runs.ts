@@ -11,6 +11,8 @@ import {
 	seconds,
 } from '../transport';
 import { pause } from '../transport/pause';
+import type { FileFormat } from './runFile';
+import { runAsFile } from './runFile';
 import { numberOption } from './validation';
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
@@ -18,7 +20,12 @@ export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 /** What a user chose about waiting for and shaping a run (Recipe → Run and Run → Get). */
 export interface RunSettings {
 	waitForCompletion: boolean;
-	output: 'items' | 'run';
+	output: 'items' | 'run' | 'file';
+	/** Output "file": the format, and the binary property the file goes under. */
+	fileFormat: FileFormat;
+	binaryPropertyName: string;
+	/** Output "items": rows grouped into one item each this many (1: an item per row). */
+	rowsPerItem: number;
 	timeoutMs: number;
 	pollMs: number;
 	maxPollMs: number;
@@ -36,6 +43,30 @@ export interface RunSettings {
 /** Whether the node runs as an AI tool (its tool variant: an agent or an MCP client calls it). */
 export function runsAsTool(context: IExecuteFunctions): boolean {
 	return context.getNode().type.endsWith('Tool');
+}
+
+/** Output "file": its format and binary property (read whatever the output, for Run → Get's sake). */
+function readOutputFile(
+	context: IExecuteFunctions,
+	itemIndex: number,
+): { fileFormat: FileFormat; binaryPropertyName: string } {
+	const fileFormat = context.getNodeParameter('fileFormat', itemIndex, 'jsonl') as FileFormat;
+	const name = String(
+		context.getNodeParameter('binaryPropertyName', itemIndex, 'data') ?? '',
+	).trim();
+	if (fileFormat !== 'jsonl' && fileFormat !== 'csv')
+		throw new NodeOperationError(
+			context.getNode(),
+			`File Format must be "jsonl" or "csv" [item ${itemIndex}]`,
+			{ itemIndex },
+		);
+	if (!/^[A-Za-z0-9_-]+$/.test(name))
+		throw new NodeOperationError(
+			context.getNode(),
+			`Put Output File in Field must be a field name such as "data" [item ${itemIndex}]`,
+			{ itemIndex, description: 'Letters, digits, "-" and "_" only.' },
+		);
+	return { fileFormat, binaryPropertyName: name };
 }
 
 export const DEFAULT_TIMEOUT_S = 960;
@@ -58,7 +89,7 @@ export function readRunSettings(
 		waitDefault,
 	) as boolean;
 	const output = waitForCompletion
-		? (this.getNodeParameter('output', itemIndex, 'items') as 'items' | 'run')
+		? (this.getNodeParameter('output', itemIndex, 'items') as RunSettings['output'])
 		: 'run';
 	const pollMs =
 		numberOption(node, options.pollInterval, 'Poll Interval', itemIndex, { min: 0.1 }, 2) * 1000;
@@ -87,6 +118,15 @@ export function readRunSettings(
 	return {
 		waitForCompletion,
 		output,
+		...readOutputFile(this, itemIndex),
+		rowsPerItem: numberOption(
+			node,
+			options.rowsPerItem,
+			'Rows per Item',
+			itemIndex,
+			{ min: 1, integer: true },
+			1,
+		),
 		timeoutMs:
 			numberOption(
 				node,
@@ -269,7 +309,9 @@ export function runItems(
 	for (let page = 0; page < pages.length; page++) {
 		const items = pages[page]?.items;
 		if (!Array.isArray(items)) continue;
-		const meta = includeRunMetadata ? { id: run.id, recipe_id: run.recipe_id, page } : undefined;
+		const meta = includeRunMetadata
+			? { id: run.id, recipe_id: run.recipe_id, page, credits_used: run.credits_used }
+			: undefined;
 		for (const item of items) {
 			const json: IDataObject =
 				item && typeof item === 'object' && !Array.isArray(item)
@@ -306,7 +348,40 @@ export function shapeEndedRun(
 	if (settings.toolRowLimit > 0 && rows.length > settings.toolRowLimit) {
 		return limitedForModel(envelope, rows, settings.toolRowLimit, itemIndex);
 	}
+	if (settings.rowsPerItem > 1) return groupedRows(rows, settings.rowsPerItem, itemIndex);
 	return rows;
+}
+
+/** Rows per Item: fewer, larger items (`rows: [...]`), for runs too large to handle row by row. */
+function groupedRows(
+	rows: INodeExecutionData[],
+	size: number,
+	itemIndex: number,
+): INodeExecutionData[] {
+	const grouped: INodeExecutionData[] = [];
+	for (let at = 0; at < rows.length; at += size)
+		grouped.push({
+			json: { rows: rows.slice(at, at + size).map((row) => row.json) },
+			pairedItem: { item: itemIndex },
+		});
+	return grouped;
+}
+
+/**
+ * An ended run as output items: its failure (as shapeEndedRun), or with Output "file" one item
+ * whose rows are in a file, never held as n8n items.
+ */
+export async function outputEndedRun(
+	context: IExecuteFunctions,
+	envelope: ApiEnvelope,
+	settings: RunSettings,
+	itemIndex: number,
+): Promise<INodeExecutionData[]> {
+	const fileWanted = settings.output === 'file' && settings.toolRowLimit === 0;
+	if (!fileWanted || runFailure(envelope, settings.maxDrift) !== undefined)
+		return shapeEndedRun(context.getNode(), envelope, settings, itemIndex);
+	const file = { format: settings.fileFormat, binaryPropertyName: settings.binaryPropertyName };
+	return [await runAsFile(context, envelope, file, itemIndex)];
 }
 
 /**

@@ -14,12 +14,12 @@ import {
 } from '../../helpers/creditBudget';
 import { PlanSlots } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
-import { readRunSettings, shapeEndedRun, waitForRun } from '../../helpers/runs';
+import { readRunSettings, outputEndedRun, waitForRun } from '../../helpers/runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
 import type { ApiEnvelope } from '../../transport';
 import { readUsage } from '../../transport';
-import { outputField, runOptionsField } from '../runOptions.description';
+import { fileFields, outputField, runOptionsField } from '../runOptions.description';
 
 const show = { resource: ['recipe'], operation: ['run'] };
 
@@ -51,6 +51,7 @@ export const description: INodeProperties[] = [
 		}),
 	),
 	outputField({ ...show, waitForCompletion: [true] }),
+	...fileFields({ ...show, waitForCompletion: [true] }),
 	runOptionsField(show, true),
 ];
 
@@ -184,7 +185,7 @@ export async function execute(
 						pollFirst: false,
 					});
 					onEnded(ended);
-					return shapeEndedRun(node, ended, settings, itemIndex);
+					return await outputEndedRun(this, ended, settings, itemIndex);
 				});
 			} catch (error) {
 				if (error instanceof BudgetRefusal && asTool) return budgetAnswer(error);

@@ -7,13 +7,13 @@ import {
 	readRunSettings,
 	runObject,
 	runPath,
-	shapeEndedRun,
+	outputEndedRun,
 	waitForRun,
 } from '../../helpers/runs';
 import { answerAsTool } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
 import { apiRequest } from '../../transport';
-import { outputField, runOptionsField } from '../runOptions.description';
+import { fileFields, outputField, runOptionsField } from '../runOptions.description';
 
 const show = { resource: ['run'], operation: ['get'] };
 const CONCURRENCY = 10;
@@ -40,6 +40,7 @@ export const description: INodeProperties[] = [
 			'Whether to keep checking until the run ends. Off: fetch it once; a run still in progress is output as the run object.',
 	},
 	outputField(show),
+	...fileFields(show),
 	runOptionsField(show, false),
 ];
 
@@ -87,7 +88,7 @@ export async function execute(
 					});
 			if (!isTerminal(envelope))
 				return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
-			return shapeEndedRun(node, envelope, settings, itemIndex);
+			return await outputEndedRun(this, envelope, settings, itemIndex);
 		},
 		{ concurrency: CONCURRENCY },
 	);
