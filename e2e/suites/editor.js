@@ -11,12 +11,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
-const demo = require('./demo');
-const n8n = require('./n8n');
+const demo = require('../demo');
+const n8n = require('../n8n');
 
-const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.resolve(__dirname, '..', 'artifacts', 'editor');
+const SHOTS = path.resolve(__dirname, '..', '..', 'artifacts', 'editor');
 const PANELS_WORKFLOW_ID = 'wsaiEditorPanel1';
 const OWNER = { email: 'demo@example.com', password: 'Demo-password-1' };
 
@@ -99,10 +98,14 @@ const NOISE_RESPONSES = [
 	/^https?:\/\/(?!127\.0\.0\.1)/, // the internet, which this machine has none of
 ];
 
-for (const line of LINES_TO_TEST) {
+/** Before the shared n8n starts: the workflow with every panel (the examples are there already). */
+function setup() {
+	return { workflows: [panelsWorkflow()] };
+}
+
+function register(line, shared) {
 	const version = n8n.LINES[line].version;
 	describe(`n8n ${version} editor in a real browser`, { timeout: 10 * 60 * 1000 }, () => {
-		let sim;
 		let instance;
 		let browser;
 		let page;
@@ -150,14 +153,7 @@ for (const line of LINES_TO_TEST) {
 			}
 			const { chromium } = require('playwright-core');
 			fs.mkdirSync(shots, { recursive: true });
-			let simBaseUrl;
-			({ sim, baseUrl: simBaseUrl } = await demo.startSimulator({ runMs: 1500 }));
-			const prepared = await n8n.prepare(line, {
-				credentials: [demo.credential(simBaseUrl)],
-				workflows: [...demo.examples(), panelsWorkflow()],
-			});
-			instance = await n8n.start(prepared);
-			await n8n.session(instance);
+			({ instance } = shared);
 			// The flags this machine's closed network needs (no background connections to Google).
 			browser = await chromium.launch({
 				executablePath: CHROMIUM,
@@ -193,8 +189,6 @@ for (const line of LINES_TO_TEST) {
 
 		after(async () => {
 			await browser?.close();
-			await instance?.stop();
-			await sim?.stop();
 		});
 
 		test('node creator: one WebScrape AI entry with its five actions by resource and its three triggers', async () => {
@@ -345,3 +339,5 @@ for (const line of LINES_TO_TEST) {
 		});
 	});
 }
+
+module.exports = { setup, register };

@@ -1,7 +1,7 @@
 'use strict';
 /**
- * The plan throttles and every kind of wait, in real n8n on each release line (E2E_LINES, default
- * "1,2"): a batch above the plan's concurrency cap, a batch above its per-minute limit, and a stop
+ * The plan throttles and every kind of wait, in real n8n on each release line (registered on the
+ * line's shared n8n by e2e/e2e.test.js): a batch above the plan's concurrency cap, a batch above its per-minute limit, and a stop
  * from the editor while items wait for a slot and for a per-minute turn. These waits sleep with
  * whichever abortable timer the line's own n8n-workflow offers (n8n 2.41 has no sleepWithAbort), so
  * only real n8n of each line shows that they wake and end.
@@ -9,10 +9,9 @@
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 
-const demo = require('./demo');
-const n8n = require('./n8n');
+const demo = require('../demo');
+const n8n = require('../n8n');
 
-const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const { until } = demo;
 
@@ -82,12 +81,84 @@ const RUN_MS = 2000;
 const FAST_POLL = { pollInterval: 0.5, maxPollInterval: 0.5 };
 const urls = (count) => Array.from({ length: count }, (_, i) => `https://example.com/page/${i}`);
 
-for (const line of LINES_TO_TEST) {
+/** This suite's workflows, each on its account's credential. */
+const WORKFLOWS = (accounts) => [
+	batchWorkflow(
+		'wsaiE2eCap000001',
+		Array(12).fill('throttle2s'),
+		{
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: '={{ $json.values }}',
+			options: FAST_POLL,
+		},
+		accounts.cap.credential,
+	),
+	batchWorkflow(
+		'wsaiE2eMinute001',
+		urls(14),
+		{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
+		accounts.minute.credential,
+	),
+	batchWorkflow(
+		'wsaiE2eCancelSl1',
+		Array(3).fill('throttle60s'),
+		{
+			resource: 'recipe',
+			operation: 'run',
+			recipeId: '={{ $json.values }}',
+			options: FAST_POLL,
+		},
+		accounts.slot.credential,
+	),
+	batchWorkflow(
+		'wsaiE2eCancelTn1',
+		urls(4),
+		{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
+		accounts.turn.credential,
+	),
+	batchWorkflow(
+		'wsaiE2eBudget050',
+		urls(200),
+		{
+			resource: 'page',
+			operation: 'extract',
+			url: '={{ $json.values }}',
+			prompt: 'The page title',
+			options: { maxCredits: 50 },
+		},
+		accounts.budget.credential,
+		{ onError: 'continueErrorOutput' },
+	),
+];
+
+/**
+ * Before the shared n8n starts: the simulated accounts (one per plan) on the shared simulator, and
+ * this suite's credentials and workflows.
+ */
+function setup(shared) {
+	const { sim } = shared;
+	sim.addRecipe('throttle2s', { pages: 1, itemsPerPage: 2, durationMs: RUN_MS });
+	sim.addRecipe('throttle60s', { pages: 1, itemsPerPage: 1, durationMs: 60000 });
+	const accounts = {
+		cap: planAccount(sim, 'wsaiPlanCap00003', { maxConcurrent: 3 }),
+		minute: planAccount(sim, 'wsaiPlanMin00010', { perMinute: 10 }),
+		slot: planAccount(sim, 'wsaiPlanSlot0001', { maxConcurrent: 1 }),
+		turn: planAccount(sim, 'wsaiPlanTurn0002', { perMinute: 2 }),
+		budget: planAccount(sim, 'wsaiPlanBudget50', {}),
+	};
+	shared.accounts = accounts;
+	return {
+		credentials: Object.values(accounts).map((account) => account.credential),
+		workflows: WORKFLOWS(accounts),
+	};
+}
+
+function register(line, shared) {
 	describe(
 		`throttles and waits, n8n ${n8n.LINES[line].version}`,
 		{ timeout: 10 * 60 * 1000 },
 		() => {
-			let sim;
 			let prepared;
 			let instance;
 			let session;
@@ -111,72 +182,7 @@ for (const line of LINES_TO_TEST) {
 			const nodeRun = (result) => result.data.resultData.runData['WebScrape AI'][0];
 
 			before(async () => {
-				({ sim } = await demo.startSimulator({ runMs: 1500 }));
-				sim.addRecipe('throttle2s', { pages: 1, itemsPerPage: 2, durationMs: RUN_MS });
-				sim.addRecipe('throttle60s', { pages: 1, itemsPerPage: 1, durationMs: 60000 });
-				accounts = {
-					cap: planAccount(sim, 'wsaiPlanCap00003', { maxConcurrent: 3 }),
-					minute: planAccount(sim, 'wsaiPlanMin00010', { perMinute: 10 }),
-					slot: planAccount(sim, 'wsaiPlanSlot0001', { maxConcurrent: 1 }),
-					turn: planAccount(sim, 'wsaiPlanTurn0002', { perMinute: 2 }),
-					budget: planAccount(sim, 'wsaiPlanBudget50', {}),
-				};
-				const workflows = [
-					batchWorkflow(
-						'wsaiE2eCap000001',
-						Array(12).fill('throttle2s'),
-						{
-							resource: 'recipe',
-							operation: 'run',
-							recipeId: '={{ $json.values }}',
-							options: FAST_POLL,
-						},
-						accounts.cap.credential,
-					),
-					batchWorkflow(
-						'wsaiE2eMinute001',
-						urls(14),
-						{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
-						accounts.minute.credential,
-					),
-					batchWorkflow(
-						'wsaiE2eCancelSl1',
-						Array(3).fill('throttle60s'),
-						{
-							resource: 'recipe',
-							operation: 'run',
-							recipeId: '={{ $json.values }}',
-							options: FAST_POLL,
-						},
-						accounts.slot.credential,
-					),
-					batchWorkflow(
-						'wsaiE2eCancelTn1',
-						urls(4),
-						{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
-						accounts.turn.credential,
-					),
-					batchWorkflow(
-						'wsaiE2eBudget050',
-						urls(200),
-						{
-							resource: 'page',
-							operation: 'extract',
-							url: '={{ $json.values }}',
-							prompt: 'The page title',
-							options: { maxCredits: 50 },
-						},
-						accounts.budget.credential,
-						{ onError: 'continueErrorOutput' },
-					),
-				];
-				prepared = await n8n.prepare(line, {
-					credentials: Object.values(accounts).map((account) => account.credential),
-					workflows,
-				});
-				instance = await n8n.start(prepared);
-				session = await n8n.session(instance);
-				key = await n8n.apiKey(session);
+				({ prepared, instance, session, key, accounts } = shared);
 				// The per-minute batch takes one window (60 s): it runs while the other cases do.
 				const startedAt = Date.now();
 				minuteBatch = n8n
@@ -187,8 +193,6 @@ for (const line of LINES_TO_TEST) {
 
 			after(async () => {
 				await minuteBatch?.catch(() => undefined);
-				await instance?.stop();
-				await sim?.stop();
 			});
 
 			test('12 runs on a plan that allows 3 in progress: 24 rows, 12 runs, no error, near the ideal time', async () => {
@@ -310,3 +314,5 @@ for (const line of LINES_TO_TEST) {
 		},
 	);
 }
+
+module.exports = { setup, register };
