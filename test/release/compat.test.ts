@@ -29,6 +29,7 @@ export interface IExecuteFunctions {
 		checkProcessedAndRecord(items: unknown[], scope: string, options: object): Promise<unknown>;
 		clearAllProcessedItems(scope: string, options: object): Promise<void>;
 		removeProcessed(items: unknown[], scope: string, options: object): Promise<void>;
+		prepareBinaryData(data: unknown, filePath?: string, mimeType?: string): Promise<unknown>;
 	};
 }
 export interface IWebhookFunctions { getResponseObject(): unknown; getBodyData(): unknown; getHeaderData(): unknown }
