@@ -229,9 +229,10 @@ async function prepare(
 			`--input=${write('credentials.json', credentials)}`,
 		]);
 	// One CLI process for all workflows (n8n reads an array from one file): each n8n CLI call boots
-	// n8n's database and modules, seconds apiece. In queue mode the import also activates (both
-	// lines' `--activeState=fromJson`, which n8n allows there only), saving a call per workflow.
-	const activateOnImport = env.EXECUTIONS_MODE === 'queue';
+	// n8n's database and modules, seconds apiece. In queue mode on 1.x the import also activates
+	// (--activeState=fromJson, allowed in queue mode only); on 2.41.1 that left the webhook processes
+	// without the trigger, so 2.x activates one workflow per call.
+	const activateOnImport = env.EXECUTIONS_MODE === 'queue' && line === 1;
 	if (workflows.length) {
 		const file = write(
 			'workflows.json',
