@@ -72,7 +72,7 @@ export class CreditBudget {
 
 	constructor(
 		public limits: BudgetLimits,
-		/** "this execution", or for a tool without one, "this tool in the last 24 hours". */
+		/** "this execution", or for a tool without one, "this tool today" (24 hours from its first call). */
 		private readonly scope = 'this execution',
 	) {}
 
@@ -212,7 +212,7 @@ const toolBudgets = new Map<string, { budget: CreditBudget; since: number }>();
 /**
  * The budget of this node run. A tool is called once per call of an agent or MCP client, so its
  * budget spans the calls of one execution (an AI Agent's), or, when n8n runs the call outside any
- * execution (an MCP Server Trigger's), this process's calls of the last 24 hours.
+ * execution (an MCP Server Trigger's), this process's calls for 24 hours from the first.
  */
 export function budgetFor(context: IExecuteFunctions): CreditBudget {
 	const limits = readBudgetLimits(context);
@@ -224,7 +224,7 @@ export function budgetFor(context: IExecuteFunctions): CreditBudget {
 		if (now - entry.since > TOOL_WINDOW_MS) toolBudgets.delete(other);
 	let entry = toolBudgets.get(key);
 	if (!entry) {
-		const scope = executionId ? 'this execution' : 'this tool in the last 24 hours';
+		const scope = executionId ? 'this execution' : 'this tool today (24 hours from its first call)';
 		entry = { budget: new CreditBudget(limits, scope), since: now };
 		toolBudgets.set(key, entry);
 	}
