@@ -32,12 +32,21 @@ async function main(): Promise<void> {
 	const [baseUrl, apiKey, runId, smallRunId, mode] = process.argv.slice(2);
 	if (mode === 'bare') return await bare(baseUrl, apiKey, runId);
 	const credentials = { apiKey, baseUrl };
+	// Output "One File" (mode file-jsonl, file-csv) stores its file as real n8n does by default in
+	// one process: on disk (filesystem binary data), not as base64 in the item.
+	const file = mode?.startsWith('file-') ? mode.slice('file-'.length) : undefined;
 	const params = (id: string) => ({
 		resource: 'run',
 		operation: 'get',
 		runId: id,
-		output: 'items',
+		output: file ? 'file' : 'items',
+		...(file ? { fileFormat: file } : {}),
 	});
+	if (file) {
+		const { Container } = require('@n8n/di') as typeof import('@n8n/di');
+		const { BinaryDataService } = require('n8n-core') as typeof import('n8n-core');
+		await Container.get(BinaryDataService).init();
+	}
 	await loadPackage();
 	// Warm up code paths (and the JIT) on a small run, so idle RSS includes the loaded engine.
 	for (let i = 0; i < 3; i++) await runAction(params(smallRunId), [{}], { credentials });
@@ -63,9 +72,10 @@ async function main(): Promise<void> {
 	const timeNode = async () => {
 		const started = process.hrtime.bigint();
 		const result = await runAction(params(runId), [{}], { credentials });
+		const first = result.outputs[0]?.[0]?.json;
 		return {
 			ms: since(started),
-			items: result.outputs[0]?.length ?? 0,
+			items: file ? Number(first?.rows ?? 0) : (result.outputs[0]?.length ?? 0),
 			error: result.error?.message,
 		};
 	};

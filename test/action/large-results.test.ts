@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { FAST, expectNoSecret, jsonOf, pairedOf, useSimulator } from '../helpers';
@@ -139,6 +140,27 @@ describe('Output: One File', () => {
 		expect(asFile.error?.message).toMatch(/failed: target page did not load/);
 	});
 
+	test('a body cut off half-way, or answered half, is read again: the file holds each row once', async () => {
+		const { outputs: dispatched } = await api.run(run('fileRecipe1', { waitForCompletion: false }));
+		const runId = String(dispatched[0]![0].json.run_id);
+		await new Promise((resolve) => setTimeout(resolve, 400));
+		for (const type of ['cut', 'malformed'] as const) {
+			api.sim.clearLog();
+			api.sim.fault({ route: 'run', type });
+			const get = { resource: 'run', operation: 'get', runId, output: 'file', options: FAST };
+			const { outputs, error } = await api.run(get);
+			expect(error).toBeUndefined();
+			expect(api.sim.requests('run').map((entry) => entry.status)).toEqual([
+				type === 'cut' ? 'cut' : 200,
+				200,
+			]);
+			const lines = contentOf(outputs[0]![0]).split('\n');
+			lines.pop();
+			expect(lines.map((line) => JSON.parse(line))).toEqual(itemsMode);
+			expect(outputs[0]![0].json.rows).toBe(12);
+		}
+	});
+
 	test('a field name that is not one fails naming the field, before anything is sent', async () => {
 		api.sim.clearLog();
 		const { error } = await api.run(
@@ -149,6 +171,30 @@ describe('Output: One File', () => {
 		);
 		expect(api.sim.requests('dispatch')).toHaveLength(0);
 	});
+});
+
+test('a 200,000-row run read as it arrives: the file has every row, in order (count and checksum)', async () => {
+	const item = (page: number, index: number) => ({
+		sku: `p${page}-${index}`,
+		title: `Item ${index} of page ${page}, "quoted" ünïcode`,
+		price: (page * 1000 + index) / 100,
+	});
+	api.sim.addRecipe('bigRecipe', { pages: 200, itemsPerPage: 1000, durationMs: 300, item });
+	const { outputs, error } = await api.run(
+		run('bigRecipe', { output: 'file', fileFormat: 'csv' }, { timeout: 120 }),
+	);
+	expect(error).toBeUndefined();
+	const [file] = outputs[0]!;
+	expect(file.json).toMatchObject({ rows: 200_000, columns: ['sku', 'title', 'price'] });
+	const text = contentOf(file);
+	const expected = ['sku,title,price'];
+	for (let page = 0; page < 200; page++)
+		for (let index = 0; index < 1000; index++) {
+			const row = item(page, index);
+			expected.push(`${row.sku},"${row.title.replace(/"/g, '""')}",${row.price}`);
+		}
+	const digest = (value: string) => createHash('sha256').update(value).digest('hex');
+	expect(digest(text)).toBe(digest(`${expected.join('\r\n')}\r\n`));
 });
 
 test('Rows per Item 5: 12 rows in 3 items of 5, 5 and 2 rows, each paired to its input', async () => {

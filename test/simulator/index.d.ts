@@ -28,6 +28,7 @@ export interface FaultSpec {
 		| 'reset-after'
 		| 'slow'
 		| 'malformed'
+		| 'cut'
 		| 'html'
 		| 'plain401';
 	status?: number;

@@ -171,7 +171,8 @@ class Simulator {
 	 * 'extract' | '*') to fail. type: 'status' (status, code, details, message), 'rate_limited'
 	 * (reason), 'reset-before' (socket destroyed before the request is processed), 'reset-after'
 	 * (processed, then the socket is destroyed without an answer), 'slow' (delayMs, then normal),
-	 * 'malformed' (processed, answered with truncated JSON), 'html' (status, an HTML page),
+	 * 'malformed' (processed, answered with truncated JSON), 'cut' (processed, half the answer
+	 * sent, then the socket is destroyed), 'html' (status, an HTML page),
 	 * 'plain401' (401 {"error": "..."}). retryAfter adds a Retry-After header.
 	 */
 	fault(spec) {
@@ -623,6 +624,15 @@ class Simulator {
 			if (fault && fault.type === 'reset-after') {
 				entry.status = 'reset';
 				req.socket.destroy();
+				return;
+			}
+			if (fault && fault.type === 'cut') {
+				entry.status = 'cut';
+				res.writeHead(status, { 'content-type': 'application/json' });
+				const text = typeof body === 'string' ? body : JSON.stringify(body);
+				res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))), () =>
+					req.socket.destroy(),
+				);
 				return;
 			}
 			if (fault && fault.type === 'malformed') {

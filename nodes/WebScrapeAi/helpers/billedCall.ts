@@ -1,11 +1,13 @@
-import type { IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 
 import type { ApiCall, ApiEnvelope } from '../transport';
 import { apiRequest, cancelSignalOf, isOutcomeUnknown } from '../transport';
 import type { CreditBudget, Reservation } from './creditBudget';
+import { budgetAnswer, BudgetRefusal } from './creditBudget';
 import type { PlanSlots, SlotWait } from './planSlots';
 import { withPlanSlot } from './planSlots';
 import type { DispatchRecord } from './processedRecord';
+import { runsAsTool } from './runs';
 
 /** What a billed request sends; the item, its deadline and stop signal come from the slot wait. */
 export type BilledRequest = Pick<ApiCall, 'method' | 'path' | 'body' | 'kind' | 'subject'>;
@@ -33,12 +35,28 @@ export interface BilledCall {
  * the execution never sends it again: docs/exactly-once.md, B3), and confirms the claim once
  * answered. `then` runs while the slot is still held: a waited-for run keeps it until it ends, and
  * says through `runCost` what the run cost (until then, or if it never says, the worst case stays).
+ * A call the budget refuses is an error in words; as a tool, a plain answer the model can act on
+ * (an error would make an agent try again).
  */
-export async function sendBilledCall<T>(
+export async function sendBilledCall(
 	context: IExecuteFunctions,
 	billed: BilledCall,
-	then: (answer: ApiEnvelope, runCost: RunCost) => Promise<T>,
-): Promise<T> {
+	then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
+): Promise<INodeExecutionData[]> {
+	try {
+		return await sendWithinBudget(context, billed, then);
+	} catch (error) {
+		if (error instanceof BudgetRefusal && runsAsTool(context)) return budgetAnswer(error);
+		// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
+		throw error as NodeOperationError;
+	}
+}
+
+async function sendWithinBudget(
+	context: IExecuteFunctions,
+	billed: BilledCall,
+	then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
+): Promise<INodeExecutionData[]> {
 	const { request, slots, wait, record, budget } = billed;
 	const { itemIndex, deadline, stop } = wait;
 	let reservation: Reservation | undefined;

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { ApiEnvelope } from '../transport';
+import type { RowSink } from '../transport/rowScanner';
 
 /**
  * A run's rows as one file (JSON Lines or CSV) stored through n8n's binary data helpers, so it lands
@@ -9,19 +10,20 @@ import type { ApiEnvelope } from '../transport';
  */
 export type FileFormat = 'jsonl' | 'csv';
 
-/** Rows per chunk of the file: few enough to keep a chunk small, many enough to be quick. */
-const ROWS_PER_CHUNK = 1_000;
+/** A row as an n8n item carries it: an object as it is, anything else as `{ value }`. */
+export function asRow(value: unknown): IDataObject {
+	return value && typeof value === 'object' && !Array.isArray(value)
+		? (value as IDataObject)
+		: { value: value as IDataObject['value'] };
+}
 
-/** Every row of the run, all pages in order, as the items output would give them. */
-function* rowsOf(run: IDataObject): Generator<IDataObject> {
+/** Every row of a parsed run, all pages in order, with the index of its page. */
+export function* pageRows(run: IDataObject): Generator<{ page: number; row: IDataObject }> {
 	const pages = ((run.result as IDataObject | undefined)?.pages ?? []) as IDataObject[];
-	for (const page of pages) {
-		const items = page?.items;
+	for (let page = 0; page < pages.length; page++) {
+		const items = pages[page]?.items;
 		if (!Array.isArray(items)) continue;
-		for (const item of items)
-			yield item && typeof item === 'object' && !Array.isArray(item)
-				? (item as IDataObject)
-				: { value: item as IDataObject['value'] };
+		for (const item of items) yield { page, row: asRow(item) };
 	}
 }
 
@@ -35,44 +37,102 @@ export function csvField(value: unknown): string {
 	return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-function* chunks(run: IDataObject, format: FileFormat, columns: string[]): Generator<Buffer> {
-	let lines: string[] = [];
-	// The header row; a run without rows has no columns to name, so its file is empty.
-	if (format === 'csv' && columns.length > 0) lines.push(`${columns.map(csvField).join(',')}\r\n`);
-	for (const row of rowsOf(run)) {
-		lines.push(
-			format === 'csv'
-				? `${columns.map((column) => csvField(row[column])).join(',')}\r\n`
-				: `${JSON.stringify(row)}\n`,
-		);
-		if (lines.length >= ROWS_PER_CHUNK) {
-			yield Buffer.from(lines.join(''), 'utf8');
-			lines = [];
-		}
+/** Characters of lines gathered before they become one chunk of bytes. */
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * The file being written while the run's body is read (the transport's row sink): each row is
+ * parsed alone and kept as one compact JSON line, in chunks of bytes, so the rows are never held
+ * as objects. CSV needs every column before its header, so its lines are written at the end from
+ * those chunks, each chunk dropped once written.
+ */
+export class RowFile implements RowSink {
+	private chunks: Buffer[] = [];
+	private lines: string[] = [];
+	private lineChars = 0;
+	private readonly columnSet = new Set<string>();
+	columns: string[] = [];
+	rows = 0;
+
+	constructor(readonly format: FileFormat) {}
+
+	reset(): void {
+		this.chunks = [];
+		this.lines = [];
+		this.lineChars = 0;
+		this.columnSet.clear();
+		this.columns = [];
+		this.rows = 0;
 	}
-	if (lines.length > 0) yield Buffer.from(lines.join(''), 'utf8');
+
+	row(json: string): void {
+		this.add(JSON.parse(json) as unknown);
+	}
+
+	add(value: unknown): void {
+		const row = asRow(value);
+		for (const key of Object.keys(row))
+			if (!this.columnSet.has(key)) {
+				this.columnSet.add(key);
+				this.columns.push(key);
+			}
+		const line = `${JSON.stringify(row)}\n`;
+		this.lines.push(line);
+		this.lineChars += line.length;
+		this.rows++;
+		if (this.lineChars >= CHUNK_CHARS) this.flush();
+	}
+
+	private flush(): void {
+		if (this.lines.length === 0) return;
+		this.chunks.push(Buffer.from(this.lines.join(''), 'utf8'));
+		this.lines = [];
+		this.lineChars = 0;
+	}
+
+	/** The file's bytes; the chunks are handed over (the file is empty after). */
+	content(): Buffer {
+		this.flush();
+		const chunks = this.chunks;
+		this.chunks = [];
+		if (this.format === 'csv') {
+			// The header row; a run without rows has no columns to name, so its file is empty.
+			const header =
+				this.columns.length > 0 ? [Buffer.from(`${this.columns.map(csvField).join(',')}\r\n`)] : [];
+			for (let at = 0; at < chunks.length; at++) chunks[at] = this.csvChunk(chunks[at]);
+			chunks.unshift(...header);
+		}
+		return Buffer.concat(chunks);
+	}
+
+	private csvChunk(jsonLines: Buffer): Buffer {
+		// JSON.stringify escapes every line break inside a value, so "\n" only ends a line.
+		const lines = jsonLines.toString('utf8').split('\n');
+		const out: string[] = [];
+		for (const line of lines) {
+			if (line === '') continue;
+			const row = JSON.parse(line) as IDataObject;
+			out.push(`${this.columns.map((column) => csvField(row[column])).join(',')}\r\n`);
+		}
+		return Buffer.from(out.join(''), 'utf8');
+	}
 }
 
 /** The ended run as one item: its metadata, row count and columns in JSON, its rows in a file. */
 export async function runAsFile(
 	context: IExecuteFunctions,
 	envelope: ApiEnvelope,
-	file: { format: FileFormat; binaryPropertyName: string },
+	file: RowFile,
+	binaryPropertyName: string,
 	itemIndex: number,
 ): Promise<INodeExecutionData> {
 	const run = envelope.data;
-	const columnSet = new Set<string>();
-	let rows = 0;
-	for (const row of rowsOf(run)) {
-		rows++;
-		for (const key of Object.keys(row)) columnSet.add(key);
-	}
-	const columns = [...columnSet];
+	// Rows the body was not read for (the scanner took them all when it was): added in order.
+	for (const { row } of pageRows(run)) file.add(row);
 	const fileName = `webscrape-ai-run-${String(run.id ?? 'rows')}.${file.format}`;
 	const mimeType = file.format === 'csv' ? 'text/csv' : 'application/x-ndjson';
-	// One buffer of the file (the community-node rules allow no stream import); the rows are held
-	// parsed once, as the body was read.
-	const content = Buffer.concat([...chunks(run, file.format, columns)]);
+	const { rows, columns } = file;
+	const content = file.content();
 	const bytes = content.length;
 	const binary = await context.helpers.prepareBinaryData(content, fileName, mimeType);
 	// The run without its rows: those are in the file.
@@ -86,5 +146,5 @@ export async function runAsFile(
 		columns,
 		file: { name: fileName, format: file.format, bytes },
 	};
-	return { json, binary: { [file.binaryPropertyName]: binary }, pairedItem: { item: itemIndex } };
+	return { json, binary: { [binaryPropertyName]: binary }, pairedItem: { item: itemIndex } };
 }

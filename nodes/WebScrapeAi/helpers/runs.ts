@@ -12,7 +12,7 @@ import {
 } from '../transport';
 import { pause } from '../transport/pause';
 import type { FileFormat } from './runFile';
-import { runAsFile } from './runFile';
+import { pageRows, RowFile, runAsFile } from './runFile';
 import { numberOption } from './validation';
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
@@ -196,7 +196,14 @@ export async function waitForRun(
 	this: IExecuteFunctions,
 	runId: string,
 	settings: Pick<RunSettings, 'timeoutMs' | 'pollMs' | 'maxPollMs'>,
-	context: { itemIndex: number; startedAt: number; stop?: AbortSignal; pollFirst: boolean },
+	context: {
+		itemIndex: number;
+		startedAt: number;
+		stop?: AbortSignal;
+		pollFirst: boolean;
+		/** Output "One File": where each poll's rows go (only the last poll's, the ended run's, stay). */
+		rows?: RowFile;
+	},
 ): Promise<ApiEnvelope> {
 	const cancel = cancelSignalOf(this);
 	const deadline = context.startedAt + settings.timeoutMs;
@@ -223,6 +230,7 @@ export async function waitForRun(
 				subject: { kind: 'run', id: runId },
 				itemIndex: context.itemIndex,
 				deadline,
+				rows: context.rows,
 			});
 			if (isTerminal(envelope)) return envelope;
 			lastStatus = statusOf(envelope);
@@ -303,23 +311,12 @@ export function runItems(
 	includeRunMetadata: boolean,
 ): INodeExecutionData[] {
 	const run = envelope.data;
-	const pages = ((run.result as IDataObject | undefined)?.pages ?? []) as IDataObject[];
 	const output: INodeExecutionData[] = [];
 	const pairedItem = { item: itemIndex };
-	for (let page = 0; page < pages.length; page++) {
-		const items = pages[page]?.items;
-		if (!Array.isArray(items)) continue;
-		const meta = includeRunMetadata
-			? { id: run.id, recipe_id: run.recipe_id, page, credits_used: run.credits_used }
-			: undefined;
-		for (const item of items) {
-			const json: IDataObject =
-				item && typeof item === 'object' && !Array.isArray(item)
-					? (item as IDataObject)
-					: { value: item as IDataObject['value'] };
-			if (meta) json._run = meta;
-			output.push({ json, pairedItem });
-		}
+	for (const { page, row } of pageRows(run)) {
+		if (includeRunMetadata)
+			row._run = { id: run.id, recipe_id: run.recipe_id, page, credits_used: run.credits_used };
+		output.push({ json: row, pairedItem });
 	}
 	return output;
 }
@@ -368,20 +365,29 @@ function groupedRows(
 }
 
 /**
- * An ended run as output items: its failure (as shapeEndedRun), or with Output "file" one item
- * whose rows are in a file, never held as n8n items.
+ * The file an ended run's rows are written to as its body is read (Output "One File"), or none.
+ * A tool never gets one: a model reads rows, not files.
+ */
+export function rowFileFor(settings: RunSettings): RowFile | undefined {
+	return settings.output === 'file' && settings.toolRowLimit === 0
+		? new RowFile(settings.fileFormat)
+		: undefined;
+}
+
+/**
+ * An ended run as output items: its failure (as shapeEndedRun), or with a file (rowFileFor) one
+ * item whose rows are in that file, never held as n8n items.
  */
 export async function outputEndedRun(
 	context: IExecuteFunctions,
 	envelope: ApiEnvelope,
 	settings: RunSettings,
 	itemIndex: number,
+	file: RowFile | undefined,
 ): Promise<INodeExecutionData[]> {
-	const fileWanted = settings.output === 'file' && settings.toolRowLimit === 0;
-	if (!fileWanted || runFailure(envelope, settings.maxDrift) !== undefined)
+	if (!file || runFailure(envelope, settings.maxDrift) !== undefined)
 		return shapeEndedRun(context.getNode(), envelope, settings, itemIndex);
-	const file = { format: settings.fileFormat, binaryPropertyName: settings.binaryPropertyName };
-	return [await runAsFile(context, envelope, file, itemIndex)];
+	return [await runAsFile(context, envelope, file, settings.binaryPropertyName, itemIndex)];
 }
 
 /**

@@ -13,6 +13,8 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { ApiFailure, RequestSubject } from './errors';
 import { redact, snippetOf, toNodeApiError } from './errors';
 import { pause } from './pause';
+import type { RowSink } from './rowScanner';
+import { RowScanner } from './rowScanner';
 import { MinutePacer } from './throttle';
 
 export const CREDENTIAL_TYPE = 'webScrapeAiApi';
@@ -48,6 +50,11 @@ export interface ApiCall {
 	 * throttles): the caller records that it is being sent, or throws to send nothing.
 	 */
 	beforeFirstSend?: () => Promise<void>;
+	/**
+	 * A run read for a file: its rows go to this sink as the body arrives (reset at each attempt)
+	 * and the envelope comes back without them, so a large run is never held whole.
+	 */
+	rows?: RowSink;
 }
 
 /** A 429 `max_concurrent_requests`: the plan's cap and the wait webscrape.ai asked for, if any. */
@@ -204,6 +211,23 @@ interface RawResponse {
 	statusCode: number;
 	headers: IDataObject;
 	body: unknown;
+}
+
+/**
+ * Reads a streamed body: a success's rows go to the sink as they arrive and its text comes back
+ * without them; any other answer (an error, small) is read whole.
+ */
+async function readRows(response: RawResponse, sink: RowSink): Promise<RawResponse> {
+	const body = response.body as AsyncIterable<Buffer>;
+	sink.reset();
+	if (response.statusCode < 200 || response.statusCode >= 300) {
+		const chunks: Buffer[] = [];
+		for await (const chunk of body) chunks.push(chunk);
+		return { ...response, body: Buffer.concat(chunks).toString('utf8') };
+	}
+	const scanner = new RowScanner(sink);
+	for await (const chunk of body) scanner.write(chunk);
+	return { ...response, body: scanner.end() };
 }
 
 /** Turns a response into the envelope, or into a failure description. */
@@ -375,7 +399,7 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			method: call.method,
 			url: `${connection.baseUrl}${call.path}`,
 			headers: { Accept: 'application/json' },
-			encoding: 'text',
+			encoding: call.rows ? 'stream' : 'text',
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
 			// The API never redirects; following one could carry the key to another host.
@@ -394,11 +418,12 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		let failure: ApiFailure;
 		let retryAfterMs: number | undefined;
 		try {
-			const response = (await this.helpers.httpRequestWithAuthentication.call(
+			let response = (await this.helpers.httpRequestWithAuthentication.call(
 				this,
 				CREDENTIAL_TYPE,
 				options,
 			)) as RawResponse;
+			if (call.rows) response = await readRows(response, call.rows);
 			const { envelope, failure: responseFailure } = interpret(response);
 			if (envelope) {
 				pacer?.settled(true);

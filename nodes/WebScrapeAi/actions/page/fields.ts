@@ -11,15 +11,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
-import {
-	budgetAnswer,
-	budgetFor,
-	BudgetRefusal,
-	openBudget,
-	PAGE_CREDITS,
-	reportSpent,
-} from '../../helpers/creditBudget';
-import { runsAsTool } from '../../helpers/runs';
+import { budgetFor, openBudget, PAGE_CREDITS, reportSpent } from '../../helpers/creditBudget';
 import { PlanSlots } from '../../helpers/planSlots';
 import { numberOption } from '../../helpers/validation';
 import { isHttpUrl } from '../../transport';
@@ -89,24 +81,18 @@ export async function executePageRequests(
 			};
 			const request = { method: 'POST' as const, path, body, kind: 'write' as const };
 			const billed = { request: { ...request, subject: { kind: 'page' as const } }, worst };
-			try {
-				return await sendBilledCall(
-					this,
-					{ ...billed, slots, wait, record, budget },
-					async (answer) => {
-						const json = {
-							...answer.data,
-							credits_used: answer.credits_used,
-							credits_remaining: answer.credits_remaining,
-						};
-						return [{ json, pairedItem: { item: itemIndex } }];
-					},
-				);
-			} catch (error) {
-				if (error instanceof BudgetRefusal && runsAsTool(this)) return budgetAnswer(error);
-				// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
-				throw error as NodeOperationError;
-			}
+			return await sendBilledCall(
+				this,
+				{ ...billed, slots, wait, record, budget },
+				async (answer) => {
+					const json = {
+						...answer.data,
+						credits_used: answer.credits_used,
+						credits_remaining: answer.credits_remaining,
+					};
+					return [{ json, pairedItem: { item: itemIndex } }];
+				},
+			);
 		},
 		{ concurrency: PAGE_CONCURRENCY, record },
 	);

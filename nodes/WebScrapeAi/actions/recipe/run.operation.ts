@@ -4,17 +4,10 @@ import { NodeOperationError } from 'n8n-workflow';
 import { executeBatch, prepareItems } from '../../helpers/batch';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
-import {
-	budgetAnswer,
-	budgetFor,
-	BudgetRefusal,
-	endedRunCost,
-	openBudget,
-	reportSpent,
-} from '../../helpers/creditBudget';
+import { budgetFor, endedRunCost, openBudget, reportSpent } from '../../helpers/creditBudget';
 import { PlanSlots } from '../../helpers/planSlots';
 import type { RunSettings } from '../../helpers/runs';
-import { readRunSettings, outputEndedRun, waitForRun } from '../../helpers/runs';
+import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../helpers/runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
 import { validateId } from '../../helpers/validation';
 import type { ApiEnvelope } from '../../transport';
@@ -178,19 +171,17 @@ export async function execute(
 						});
 					}
 					// Build the poll URL from the credential's base URL: poll_url could name another host.
+					const rows = rowFileFor(settings);
 					const ended = await waitForRun.call(this, runId, settings, {
 						itemIndex,
 						startedAt,
 						stop,
 						pollFirst: false,
+						rows,
 					});
 					onEnded(ended);
-					return await outputEndedRun(this, ended, settings, itemIndex);
+					return await outputEndedRun(this, ended, settings, itemIndex, rows);
 				});
-			} catch (error) {
-				if (error instanceof BudgetRefusal && asTool) return budgetAnswer(error);
-				// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
-				throw error as NodeOperationError;
 			} finally {
 				// No slot, or no answer: nothing was started that a repeated call could be given.
 				settleToolRun?.(undefined);

@@ -8,6 +8,7 @@ import {
 	runObject,
 	runPath,
 	outputEndedRun,
+	rowFileFor,
 	waitForRun,
 } from '../../helpers/runs';
 import { answerAsTool } from '../../helpers/toolRuns';
@@ -72,12 +73,14 @@ export async function execute(
 					pollFirst: true,
 				});
 			}
+			const rows = rowFileFor(settings);
 			const envelope = settings.waitForCompletion
 				? await waitForRun.call(this, runId, settings, {
 						itemIndex,
 						startedAt: Date.now(),
 						stop,
 						pollFirst: true,
+						rows,
 					})
 				: await apiRequest.call(this, {
 						method: 'GET',
@@ -85,10 +88,11 @@ export async function execute(
 						kind: 'read',
 						subject: { kind: 'run', id: runId },
 						itemIndex,
+						rows,
 					});
 			if (!isTerminal(envelope))
 				return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
-			return await outputEndedRun(this, envelope, settings, itemIndex);
+			return await outputEndedRun(this, envelope, settings, itemIndex, rows);
 		},
 		{ concurrency: CONCURRENCY },
 	);

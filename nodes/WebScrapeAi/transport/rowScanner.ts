@@ -1,0 +1,245 @@
+/**
+ * Reads a run's JSON body as it arrives and hands each extracted row (every element of
+ * `data.result.pages[].items[]`) to a sink as its own JSON text, keeping the rest of the body (the
+ * envelope, the run, each page with an empty `items`) as a small JSON text to parse whole. So a
+ * 500,000-row body is never held, neither as text nor parsed: only one row at a time, and the
+ * chunk being read. Bytes are scanned, not characters: every structural character is ASCII, and
+ * no byte of a multi-byte UTF-8 character is below 0x80, so a character split between two chunks
+ * is joined before it is decoded.
+ */
+
+/** Where the rows go; `reset` forgets what an earlier attempt of the same request gave. */
+export interface RowSink {
+	reset(): void;
+	row(json: string): void;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+function isSpace(byte: number): boolean {
+	return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+interface Frame {
+	array: boolean;
+	/** Objects: the key whose value is being read, and whether the next string is a key. */
+	key: string;
+	expectKey: boolean;
+}
+
+/** The path to a page's rows: root.data.result.pages[n].items */
+const ROWS_PATH = ['data', 'result', 'pages', '', 'items'];
+
+export class RowScanner {
+	private readonly stack: Frame[] = [];
+	/** The body without the rows, as the slices of the chunks that hold it. */
+	private readonly skeleton: Buffer[] = [];
+	/** Reading a string: the bytes of a key so far (when it is one), and whether a "\" came last. */
+	private inString = false;
+	private escaped = false;
+	private keyBytes: Buffer[] | undefined;
+	private keyFrom = 0;
+	/** Inside a page's `items` array: the row being read (its slices, its depth, its own string). */
+	private inRows = false;
+	private row: Buffer[] = [];
+	private rowStarted = false;
+	private rowDepth = 0;
+	private rowInString = false;
+	private rowEscaped = false;
+	private rowIsScalar = false;
+	rows = 0;
+
+	constructor(private readonly sink: RowSink) {}
+
+	write(chunk: Buffer): void {
+		let from = 0;
+		const length = chunk.length;
+		for (let at = 0; at < length; at++) {
+			if (this.inRows) {
+				const end = this.scanRows(chunk, at);
+				if (end.leftRows) {
+					// The `]` that closes the rows goes to the skeleton: from it on, the body is read as usual.
+					from = end.at;
+					at = end.at - 1;
+					continue;
+				}
+				from = length;
+				break;
+			}
+			const byte = chunk[at];
+			if (this.inString) {
+				if (this.escaped) this.escaped = false;
+				else if (byte === BACKSLASH) this.escaped = true;
+				else if (byte === QUOTE) {
+					this.inString = false;
+					if (this.keyBytes) {
+						this.keyBytes.push(chunk.subarray(this.keyFrom, at));
+						this.top().key = Buffer.concat(this.keyBytes).toString('utf8');
+						this.keyBytes = undefined;
+					}
+				}
+				continue;
+			}
+			switch (byte) {
+				case QUOTE: {
+					this.inString = true;
+					const frame = this.stack[this.stack.length - 1];
+					if (frame && !frame.array && frame.expectKey) {
+						frame.expectKey = false;
+						this.keyBytes = [];
+						this.keyFrom = at + 1;
+					}
+					break;
+				}
+				case OPEN_OBJECT:
+					this.stack.push({ array: false, key: '', expectKey: true });
+					break;
+				case OPEN_ARRAY:
+					this.stack.push({ array: true, key: '', expectKey: false });
+					if (this.atRowsPath()) {
+						this.skeleton.push(chunk.subarray(from, at + 1));
+						from = at + 1;
+						this.inRows = true;
+						this.rowStarted = false;
+					}
+					break;
+				case CLOSE_OBJECT:
+				case CLOSE_ARRAY:
+					this.stack.pop();
+					break;
+				case COMMA: {
+					const frame = this.stack[this.stack.length - 1];
+					if (frame && !frame.array) frame.expectKey = true;
+					break;
+				}
+				case COLON:
+					break;
+			}
+		}
+		if (this.inString && this.keyBytes) this.keyBytes.push(chunk.subarray(this.keyFrom, length));
+		this.keyFrom = 0;
+		if (from < length) this.skeleton.push(chunk.subarray(from, length));
+	}
+
+	/**
+	 * The body without its rows, to parse whole; each page keeps an empty `items`. (A body cut
+	 * short leaves its last row unread and its skeleton unparsable: an error, as a cut body is.)
+	 */
+	end(): string {
+		return Buffer.concat(this.skeleton).toString('utf8');
+	}
+
+	private top(): Frame {
+		return this.stack[this.stack.length - 1];
+	}
+
+	private atRowsPath(): boolean {
+		const stack = this.stack;
+		// The frame just pushed is the rows array; the five before it are root, data, result, pages, a page.
+		if (stack.length !== ROWS_PATH.length + 1) return false;
+		for (let depth = 0; depth < ROWS_PATH.length; depth++) {
+			const frame = stack[depth];
+			const want = ROWS_PATH[depth];
+			if (want === '' ? !frame.array : frame.array || frame.key !== want) return false;
+		}
+		return true;
+	}
+
+	/**
+	 * Reads rows from `at` to the end of the chunk, or to the `]` that closes the page's items.
+	 * Returns where reading as usual resumes (at that `]`), or leftRows false when the chunk ended.
+	 */
+	private scanRows(chunk: Buffer, at: number): { leftRows: boolean; at: number } {
+		const length = chunk.length;
+		// Where the next backslash of this chunk is (-2: not looked for yet; -1: none).
+		let backslashAt = -2;
+		let rowFrom = this.rowStarted ? at : -1;
+		for (let i = at; i < length; i++) {
+			const byte = chunk[i];
+			if (!this.rowStarted) {
+				if (isSpace(byte) || byte === COMMA) continue;
+				if (byte === CLOSE_ARRAY) {
+					this.inRows = false;
+					return { leftRows: true, at: i };
+				}
+				this.rowStarted = true;
+				this.rowDepth = 0;
+				this.rowInString = false;
+				this.rowEscaped = false;
+				this.rowIsScalar = false;
+				rowFrom = i;
+				if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth = 1;
+				else if (byte === QUOTE) this.rowInString = true;
+				else this.rowIsScalar = true;
+				continue;
+			}
+			if (this.rowInString) {
+				if (this.rowEscaped) this.rowEscaped = false;
+				else if (byte === BACKSLASH) this.rowEscaped = true;
+				else if (byte === QUOTE) {
+					this.rowInString = false;
+					// A row that is a string ends with its closing quote.
+					if (this.rowDepth === 0) {
+						this.row.push(chunk.subarray(rowFrom, i + 1));
+						this.flushRow();
+						rowFrom = -1;
+					}
+				} else if (this.rowDepth > 0) {
+					// Skip ahead to the next quote or backslash: most of a row's bytes are in its strings.
+					if (backslashAt !== -1 && backslashAt <= i) backslashAt = chunk.indexOf(BACKSLASH, i + 1);
+					const quoteAt = chunk.indexOf(QUOTE, i + 1);
+					const next =
+						quoteAt === -1
+							? backslashAt
+							: backslashAt === -1
+								? quoteAt
+								: Math.min(quoteAt, backslashAt);
+					i = (next === -1 ? length : next) - 1;
+				}
+				continue;
+			}
+			if (this.rowIsScalar) {
+				if (isSpace(byte) || byte === COMMA || byte === CLOSE_ARRAY) {
+					this.row.push(chunk.subarray(rowFrom, i));
+					this.flushRow();
+					rowFrom = -1;
+					if (byte === CLOSE_ARRAY) {
+						this.inRows = false;
+						return { leftRows: true, at: i };
+					}
+				}
+				continue;
+			}
+			if (byte === QUOTE) this.rowInString = true;
+			else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth++;
+			else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+				this.rowDepth--;
+				if (this.rowDepth === 0) {
+					this.row.push(chunk.subarray(rowFrom, i + 1));
+					this.flushRow();
+					rowFrom = -1;
+				}
+			}
+		}
+		if (this.rowStarted && rowFrom !== -1) this.row.push(chunk.subarray(rowFrom, length));
+		return { leftRows: false, at: length };
+	}
+
+	/** Hands the row just read to the sink. */
+	private flushRow(): void {
+		this.rowStarted = false;
+		const parts = this.row;
+		this.row = [];
+		const text =
+			parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8');
+		this.rows++;
+		this.sink.row(text);
+	}
+}
