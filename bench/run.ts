@@ -360,8 +360,9 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 		'≤ 4× body, or (where JSON.parse alone needs more) ≤ 1.1× the no-n8n floor',
 		rss <= 4 * m.bodyBytes * (1 + NOISE_MARGIN) || rss <= floorRss * 1.1,
 	);
-	// Output "One File": the rows go to the file as the body arrives, so memory is bounded by the
-	// body (read once, in chunks) and the file itself (one buffer handed to n8n), not by the rows.
+	// Output "One File": the rows go to the file as the body arrives. Reported here; the issue's
+	// targets (against items mode and the body, in real n8n) are measured by bench/large-file-real.js,
+	// and a 500,000-row run in a 512 MB heap is held by e2e/large-files.e2e.js.
 	for (const format of ['jsonl', 'csv']) {
 		const f = await child(`file-${format}`);
 		if (f.error || f.items !== total)
@@ -369,19 +370,11 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 		const fileRss = f.peakRss - f.idleRss;
 		row(
 			'large result',
-			`One File (${format}, filesystem binary data): peak RSS above idle`,
-			`${mb(fileRss)} = ${fmt(fileRss / m.bodyBytes, 2)}× body, ${fmt(fileRss / rss, 2)}× items mode`,
-			`items mode ${mb(rss)}`,
-			'≤ 2× body and ≤ 0.35× items mode',
-			fileRss <= 2 * m.bodyBytes * (1 + NOISE_MARGIN) && fileRss <= 0.35 * rss * (1 + NOISE_MARGIN),
-		);
-		row(
-			'large result',
-			`One File (${format}): node time`,
-			`${fmt(f.nodeMs, 0)} ms = ${fmt(f.nodeMs / m.nodeMs, 2)}× items mode`,
-			`items mode ${fmt(m.nodeMs, 0)} ms`,
-			'≤ 1.1× items mode',
-			f.nodeMs <= 1.1 * m.nodeMs * (1 + NOISE_MARGIN),
+			`One File (${format}, binary data on disk): peak RSS above idle; node time`,
+			`${mb(fileRss)} = ${fmt(fileRss / m.bodyBytes, 2)}× body = ${fmt(fileRss / rss, 2)}× items mode; ${fmt(f.nodeMs, 0)} ms = ${fmt(f.nodeMs / m.nodeMs, 2)}× items mode`,
+			`items mode ${mb(rss)}, ${fmt(m.nodeMs, 0)} ms`,
+			'report (targets: real n8n, bench:large)',
+			undefined,
 		);
 	}
 }

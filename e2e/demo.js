@@ -34,6 +34,17 @@ async function startSimulator({ port = 0, runMs = 5000 } = {}) {
 	const sim = new Simulator();
 	const baseUrl = await sim.start(port);
 	sim.addRecipe('m3Yc2tFvN8q', { pages: 3, itemsPerPage: 4, durationMs: runMs });
+	// A catalogue of 20 pages × 1,000 rows, for the example that takes a run as one file.
+	sim.addRecipe('demoCatalog1', {
+		pages: 20,
+		itemsPerPage: 1000,
+		durationMs: Math.min(runMs, 3000),
+		item: (page, index) => ({
+			sku: `SKU-${page}-${index}`,
+			title: `Product ${page}-${index}, "${index % 2 ? 'blue' : 'grün'}" edition`,
+			price: 10 + ((page * 7 + index) % 90),
+		}),
+	});
 	sim.addRecipe('demoFailing1', {
 		durationMs: Math.min(runMs, 3000),
 		outcome: 'failed',

@@ -2,8 +2,8 @@
 /**
  * Real n8n on each supported release line (E2E_LINES, default "1,2"), one instance per line shared
  * by the suites in e2e/suites/ (booting n8n and importing with its CLI costs more than most cases):
- * the basics (loading, examples, trigger, MCP clients), the editor in a real browser, and the plan
- * throttles. Each suite's `setup` adds its credentials and workflows before n8n starts; its
+ * the basics (loading, examples, trigger, MCP clients), the editor in a real browser, the plan
+ * throttles, and Output One File read by n8n's own file nodes. Each suite's `setup` adds its credentials and workflows before n8n starts; its
  * `register` adds its cases, which run in that order on the running instance.
  */
 const { after, before, describe } = require('node:test');
@@ -12,11 +12,10 @@ const demo = require('./demo');
 const n8n = require('./n8n');
 
 const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
-const SUITES = [
-	require('./suites/basics'),
-	require('./suites/editor'),
-	require('./suites/throttles'),
-];
+// E2E_SUITES=basics,files runs some of them (the basics suite brings the credential and examples).
+const SUITES = (process.env.E2E_SUITES ?? 'basics,editor,throttles,files')
+	.split(',')
+	.map((name) => require(`./suites/${name}`));
 
 for (const line of LINES_TO_TEST) {
 	describe(`real n8n ${n8n.LINES[line].version}`, { timeout: 40 * 60 * 1000 }, () => {

@@ -95,8 +95,11 @@ let packed;
 /** npm pack of this package (built), as n8n's installer downloads it; once per process. */
 function packPackage() {
 	if (packed && fs.existsSync(packed)) return packed;
-	const out = run('npm', ['pack', '--json', '--pack-destination', CACHE], { cwd: ROOT });
-	packed = path.join(CACHE, JSON.parse(out)[0].filename);
+	// A directory of this process's own: suites that run side by side (.ci/run) never read a
+	// tarball another process is writing.
+	const destination = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-pack-'));
+	const out = run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: ROOT });
+	packed = path.join(destination, JSON.parse(out)[0].filename);
 	return packed;
 }
 

@@ -9,9 +9,19 @@ import { RowScanner } from '../../nodes/WebScrapeAi/transport/rowScanner';
 
 function scan(body: string, chunkSizes: (index: number) => number) {
 	const rows: unknown[] = [];
+	const expected: number[] = [];
 	const sink: RowSink = {
 		reset: () => (rows.length = 0),
-		row: (json) => rows.push(JSON.parse(json)),
+		expect: (count) => expected.push(count),
+		row: (json, keys, oneLine) => {
+			const text = Buffer.concat(json).toString('utf8');
+			expect(oneLine).toBe(!/[\r\n]/.test(text));
+			const row = JSON.parse(text) as unknown;
+			// An object's keys as read, each once, in order; nothing else has keys.
+			const isObject = !!row && typeof row === 'object' && !Array.isArray(row);
+			expect(keys && [...new Set(keys)]).toEqual(isObject ? Object.keys(row) : undefined);
+			rows.push(row);
+		},
 	};
 	const scanner = new RowScanner(sink);
 	const bytes = Buffer.from(body, 'utf8');
@@ -20,7 +30,7 @@ function scan(body: string, chunkSizes: (index: number) => number) {
 		scanner.write(bytes.subarray(at, at + size));
 		at += size;
 	}
-	return { rows, skeleton: JSON.parse(scanner.end()) as Record<string, unknown> };
+	return { rows, expected, skeleton: JSON.parse(scanner.end()) as Record<string, unknown> };
 }
 
 /** A small deterministic random source, so a failure can be reproduced. */
@@ -72,6 +82,7 @@ function envelope(pages: unknown[][], extra: Record<string, unknown> = {}) {
 		data: {
 			id: 'run_1',
 			run_status: 'completed',
+			items_extracted: pages.flat().length,
 			note: 'a value with "items": [1,2] and {"pages": []} in it',
 			result: {
 				mode: 'replay',
@@ -95,9 +106,12 @@ describe('reading a run body row by row', () => {
 			const body =
 				next() < 0.5 ? JSON.stringify(value) : JSON.stringify(value, null, next() < 0.5 ? 2 : '\t');
 			const sizes = [() => 1, () => 2, () => 7, () => 1 + Math.floor(next() * 64), () => 65536];
-			const { rows, skeleton } = scan(body, sizes[seed % sizes.length]);
+			const { rows, expected, skeleton } = scan(body, sizes[seed % sizes.length]);
 			expect(rows).toEqual(JSON.parse(JSON.stringify(pages.flat())));
+			// The row count the run names before its rows (it sizes the file being written).
+			expect(expected).toEqual([rows.length]);
 			const withoutRows = envelope(pages.map(() => []));
+			withoutRows.data.items_extracted = rows.length;
 			expect(skeleton).toEqual(withoutRows);
 		}
 	});

@@ -13,7 +13,7 @@ const readme = read('README.md');
 const ciCommands = [
 	...read('.ci/run')
 		.replace(/\\\n\s*/g, ' ')
-		.matchAll(/^step \S+ "(?:[^"\\]|\\.)*"\s+(.+)$/gm),
+		.matchAll(/^(?:step|beside_queue) \S+ "(?:[^"\\]|\\.)*"\s+(.+)$/gm),
 ].map((step) => step[1].trim());
 const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
 

@@ -218,16 +218,28 @@ interface RawResponse {
  * without them; any other answer (an error, small) is read whole.
  */
 async function readRows(response: RawResponse, sink: RowSink): Promise<RawResponse> {
-	const body = response.body as AsyncIterable<Buffer>;
-	sink.reset();
 	if (response.statusCode < 200 || response.statusCode >= 300) {
+		sink.reset();
 		const chunks: Buffer[] = [];
-		for await (const chunk of body) chunks.push(chunk);
+		for await (const chunk of chunksOf(response.body)) chunks.push(chunk);
 		return { ...response, body: Buffer.concat(chunks).toString('utf8') };
 	}
-	const scanner = new RowScanner(sink);
-	for await (const chunk of body) scanner.write(chunk);
+	// The body's length sizes the file being written: a hint only (a compressed answer's is
+	// smaller, and n8n's client may drop the content-encoding header); the file grows past it.
+	const length = Number(headerOf(response.headers, 'content-length'));
+	const plain = headerOf(response.headers, 'content-encoding') === undefined;
+	const scanner = RowScanner.for(sink, plain && length > 0 ? length : undefined);
+	for await (const chunk of chunksOf(response.body)) scanner.write(chunk);
 	return { ...response, body: scanner.end() };
+}
+
+/** A streamed body's chunks (or a body some n8n version read whole, as one chunk). */
+async function* chunksOf(body: unknown): AsyncGenerator<Buffer> {
+	if (typeof body === 'string') yield Buffer.from(body, 'utf8');
+	else if (Buffer.isBuffer(body)) yield body;
+	else if (body)
+		for await (const chunk of body as AsyncIterable<Buffer | string>)
+			yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
 }
 
 /** Turns a response into the envelope, or into a failure description. */

@@ -8,10 +8,18 @@
  * is joined before it is decoded.
  */
 
-/** Where the rows go; `reset` forgets what an earlier attempt of the same request gave. */
+/** Where the rows go. */
 export interface RowSink {
-	reset(): void;
-	row(json: string): void;
+	/** A new attempt of the request: forget earlier rows; the body's length when it is known. */
+	reset(bodyBytes?: number): void;
+	/**
+	 * One row: its JSON as in the body, in one or more slices of the chunks read (valid only during
+	 * the call: copy what is kept); for an object its keys, in order (the same array as the row
+	 * before's when they are the same keys); and whether it is written on one line.
+	 */
+	row(json: Buffer[], keys: string[] | undefined, oneLine: boolean): void;
+	/** How many rows the run says it has (`data.items_extracted`), when it says so before them. */
+	expect?(rows: number): void;
 }
 
 const QUOTE = 0x22;
@@ -46,6 +54,8 @@ export class RowScanner {
 	private escaped = false;
 	private keyBytes: Buffer[] | undefined;
 	private keyFrom = 0;
+	/** Reading the number of data.items_extracted, digit by digit. */
+	private rowCount: number | undefined;
 	/** Inside a page's `items` array: the row being read (its slices, its depth, its own string). */
 	private inRows = false;
 	private row: Buffer[] = [];
@@ -54,9 +64,22 @@ export class RowScanner {
 	private rowInString = false;
 	private rowEscaped = false;
 	private rowIsScalar = false;
+	/** An object row: its keys, whether a key comes next, the key being read; a line break seen. */
+	private readonly keys = new RowKeys();
+	private rowIsObject = false;
+	private rowExpectKey = false;
+	private rowKey: Buffer[] | undefined;
+	private rowKeyFrom = 0;
+	private rowLineBreak = false;
 	rows = 0;
 
 	constructor(private readonly sink: RowSink) {}
+
+	/** A new attempt of the request: the sink forgets earlier rows. */
+	static for(sink: RowSink, bodyBytes: number | undefined): RowScanner {
+		sink.reset(bodyBytes);
+		return new RowScanner(sink);
+	}
 
 	write(chunk: Buffer): void {
 		let from = 0;
@@ -83,9 +106,26 @@ export class RowScanner {
 						this.keyBytes.push(chunk.subarray(this.keyFrom, at));
 						this.top().key = Buffer.concat(this.keyBytes).toString('utf8');
 						this.keyBytes = undefined;
+						// data.items_extracted: how many rows are coming (the run names it before them).
+						this.rowCount =
+							this.stack.length === 2 &&
+							this.stack[0].key === 'data' &&
+							this.top().key === 'items_extracted'
+								? 0
+								: undefined;
 					}
 				}
 				continue;
+			}
+			if (this.rowCount !== undefined) {
+				if (byte >= 0x30 && byte <= 0x39) {
+					this.rowCount = this.rowCount * 10 + (byte - 0x30);
+					continue;
+				}
+				if (byte !== COLON && !isSpace(byte)) {
+					if (byte === COMMA || byte === CLOSE_OBJECT) this.sink.expect?.(this.rowCount);
+					this.rowCount = undefined;
+				}
 			}
 			switch (byte) {
 				case QUOTE: {
@@ -174,6 +214,10 @@ export class RowScanner {
 				this.rowInString = false;
 				this.rowEscaped = false;
 				this.rowIsScalar = false;
+				this.rowIsObject = byte === OPEN_OBJECT;
+				this.rowExpectKey = this.rowIsObject;
+				this.rowLineBreak = false;
+				this.keys.start();
 				rowFrom = i;
 				if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth = 1;
 				else if (byte === QUOTE) this.rowInString = true;
@@ -185,6 +229,15 @@ export class RowScanner {
 				else if (byte === BACKSLASH) this.rowEscaped = true;
 				else if (byte === QUOTE) {
 					this.rowInString = false;
+					if (this.rowKey) {
+						if (this.rowKey.length === 0) this.keys.add(chunk, this.rowKeyFrom, i);
+						else {
+							this.rowKey.push(chunk.subarray(this.rowKeyFrom, i));
+							const bytes = Buffer.concat(this.rowKey);
+							this.keys.add(bytes, 0, bytes.length);
+						}
+						this.rowKey = undefined;
+					}
 					// A row that is a string ends with its closing quote.
 					if (this.rowDepth === 0) {
 						this.row.push(chunk.subarray(rowFrom, i + 1));
@@ -217,8 +270,18 @@ export class RowScanner {
 				}
 				continue;
 			}
-			if (byte === QUOTE) this.rowInString = true;
-			else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth++;
+			if (byte === QUOTE) {
+				this.rowInString = true;
+				if (this.rowExpectKey && this.rowDepth === 1) {
+					this.rowExpectKey = false;
+					this.rowKey = [];
+					this.rowKeyFrom = i + 1;
+				}
+			} else if (byte === COMMA) {
+				if (this.rowIsObject && this.rowDepth === 1) this.rowExpectKey = true;
+			} else if (byte === 0x0a || byte === 0x0d) {
+				this.rowLineBreak = true;
+			} else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth++;
 			else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
 				this.rowDepth--;
 				if (this.rowDepth === 0) {
@@ -229,6 +292,8 @@ export class RowScanner {
 			}
 		}
 		if (this.rowStarted && rowFrom !== -1) this.row.push(chunk.subarray(rowFrom, length));
+		if (this.rowKey) this.rowKey.push(chunk.subarray(this.rowKeyFrom, length));
+		this.rowKeyFrom = 0;
 		return { leftRows: false, at: length };
 	}
 
@@ -237,9 +302,55 @@ export class RowScanner {
 		this.rowStarted = false;
 		const parts = this.row;
 		this.row = [];
-		const text =
-			parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8');
 		this.rows++;
-		this.sink.row(text);
+		this.sink.row(parts, this.rowIsObject ? this.keys.end() : undefined, !this.rowLineBreak);
+	}
+}
+
+/** Whether source[from, to) holds `known`'s bytes (keys are short: a loop beats a native call). */
+function sameBytes(source: Buffer, from: number, to: number, known: Buffer): boolean {
+	if (known.length !== to - from) return false;
+	for (let at = 0; at < known.length; at++) if (source[from + at] !== known[at]) return false;
+	return true;
+}
+
+/**
+ * The keys of one row after another. A run's rows mostly have the same keys in the same order, so a
+ * key is compared in place with the one the row before had at its place and decoded only when it
+ * differs; a row whose keys all match gets the row before's array itself. So reading the keys of
+ * 500,000 rows allocates next to nothing.
+ */
+class RowKeys {
+	private names: string[] = [];
+	private bytes: Buffer[] = [];
+	private count = 0;
+	/** This row's keys and their bytes, from its first key that differs. */
+	private changed: { names: string[]; bytes: Buffer[] } | undefined;
+
+	start(): void {
+		this.count = 0;
+		this.changed = undefined;
+	}
+
+	add(source: Buffer, from: number, to: number): void {
+		const at = this.count++;
+		const known = this.bytes[at];
+		if (!this.changed && known !== undefined && sameBytes(source, from, to, known)) return;
+		this.changed ??= { names: this.names.slice(0, at), bytes: this.bytes.slice(0, at) };
+		const bytes = Buffer.from(source.subarray(from, to));
+		const text = bytes.toString('utf8');
+		this.changed.names.push(bytes.includes(BACKSLASH) ? (JSON.parse(`"${text}"`) as string) : text);
+		this.changed.bytes.push(bytes);
+	}
+
+	end(): string[] {
+		if (!this.changed && this.count === this.names.length) return this.names;
+		const changed = this.changed ?? {
+			names: this.names.slice(0, this.count),
+			bytes: this.bytes.slice(0, this.count),
+		};
+		this.names = changed.names;
+		this.bytes = changed.bytes;
+		return this.names;
 	}
 }
