@@ -18,6 +18,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const demo = require('../e2e/demo');
+const large = require('../e2e/large-runs');
 const n8n = require('../e2e/n8n');
 const { Simulator, TEST_KEY } = require('../test/simulator');
 
@@ -108,86 +109,9 @@ function idleWorkflow() {
 }
 
 function byHandWorkflow(simBaseUrl, runId) {
-	return {
-		id: 'wsaiBenchHand001',
-		name: 'bench: by hand',
-		active: false,
-		nodes: [
-			manualTrigger,
-			{
-				parameters: {
-					url: `${simBaseUrl}/smartbrowse/runs/${runId}`,
-					sendHeaders: true,
-					headerParameters: { parameters: [{ name: 'x-api-key', value: TEST_KEY }] },
-					options: {},
-				},
-				id: 'b0000000-0000-4000-8000-000000000003',
-				name: 'HTTP Request',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [200, 0],
-			},
-			{
-				parameters: { fieldToSplitOut: 'data.result.pages', options: {} },
-				id: 'b0000000-0000-4000-8000-000000000004',
-				name: 'Pages',
-				type: 'n8n-nodes-base.splitOut',
-				typeVersion: 1,
-				position: [400, 0],
-			},
-			{
-				parameters: { fieldToSplitOut: 'items', options: {} },
-				id: 'b0000000-0000-4000-8000-000000000005',
-				name: 'Items',
-				type: 'n8n-nodes-base.splitOut',
-				typeVersion: 1,
-				position: [600, 0],
-			},
-		],
-		connections: {
-			Manual: { main: [[{ node: 'HTTP Request', type: 'main', index: 0 }]] },
-			'HTTP Request': { main: [[{ node: 'Pages', type: 'main', index: 0 }]] },
-			Pages: { main: [[{ node: 'Items', type: 'main', index: 0 }]] },
-		},
-		settings: { executionOrder: 'v1' },
-	};
-}
-
-/** RSS of a process and all its descendants, from /proc. */
-function treeRss(rootPid) {
-	const parents = new Map();
-	for (const entry of fs.readdirSync('/proc')) {
-		if (!/^\d+$/.test(entry)) continue;
-		try {
-			const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-			parents.set(Number(entry), ppid);
-		} catch {
-			// gone meanwhile
-		}
-	}
-	const inTree = new Set([rootPid]);
-	let grew = true;
-	while (grew) {
-		grew = false;
-		for (const [pid, ppid] of parents) {
-			if (!inTree.has(pid) && inTree.has(ppid)) {
-				inTree.add(pid);
-				grew = true;
-			}
-		}
-	}
-	let total = 0;
-	for (const pid of inTree) {
-		try {
-			const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-			const match = /VmRSS:\s+(\d+) kB/.exec(status);
-			if (match) total += Number(match[1]) * 1024;
-		} catch {
-			// gone meanwhile
-		}
-	}
-	return total;
+	const workflow = large.byHandWorkflow('wsaiBenchHand001', simBaseUrl, runId);
+	workflow.name = 'bench: by hand';
+	return workflow;
 }
 
 /** One `n8n execute` of a workflow: node times from its run data, peak RSS of its process tree. */
@@ -218,7 +142,7 @@ async function execute(prepared, workflowId) {
 	child.stderr.on('data', (chunk) => (errors += chunk));
 	const samples = [];
 	const sampler = setInterval(() => {
-		samples.push({ t: Date.now(), rss: treeRss(child.pid) });
+		samples.push({ t: Date.now(), rss: large.treeRss(child.pid) });
 	}, 20);
 	const code = await new Promise((resolve) => child.on('exit', resolve));
 	clearInterval(sampler);
@@ -312,7 +236,7 @@ function triggerWorkflows(simBaseUrl, runId) {
 	byHand.nodes[0] = {
 		parameters: { httpMethod: 'POST', path: HAND_HOOK, options: {} },
 		id: 'c1000000-0000-4000-8000-000000000002',
-		name: 'Manual',
+		name: byHand.nodes[0].name,
 		type: 'n8n-nodes-base.webhook',
 		typeVersion: 2,
 		position: [0, 0],
@@ -334,10 +258,10 @@ async function deliver(instance, key, url, payload, workflowId) {
 		(await n8n.publicApi(instance, key, 'GET', `/executions?workflowId=${workflowId}&limit=250`))
 			.body.data;
 	const before = (await executions()).length;
-	const baseline = treeRss(instance.child.pid);
+	const baseline = large.treeRss(instance.child.pid);
 	const samples = [];
 	const sampler = setInterval(() => {
-		samples.push({ t: Date.now(), rss: treeRss(instance.child.pid) });
+		samples.push({ t: Date.now(), rss: large.treeRss(instance.child.pid) });
 	}, 20);
 	const started = Date.now();
 	const response = await fetch(url, {

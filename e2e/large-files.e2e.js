@@ -72,7 +72,7 @@ for (const line of LINES_TO_TEST) {
 				const idle = large.treeRss(instance.child.pid);
 				const rss = large.sampleRss(instance.child.pid);
 				const startedAt = Date.now();
-				const executionId = await large.runOnServer(session, line, 'wsaiLargeFile001');
+				const executionId = await n8n.runOnServer(session, line, 'wsaiLargeFile001');
 				const result = await large.outcome(instance, key, executionId, 10 * 60 * 1000, true);
 				const peak = rss.stop();
 				assert.equal(result.status, 'success', JSON.stringify(result).slice(0, 2000));
@@ -96,7 +96,7 @@ for (const line of LINES_TO_TEST) {
 				]) {
 					const rss = large.sampleRss(instance.child.pid);
 					const startedAt = Date.now();
-					const executionId = await large.runOnServer(session, line, workflowId);
+					const executionId = await n8n.runOnServer(session, line, workflowId);
 					const result = await large.outcome(instance, key, executionId, 10 * 60 * 1000);
 					const peak = rss.stop();
 					const took = seconds(Date.now() - startedAt);

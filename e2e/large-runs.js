@@ -122,20 +122,6 @@ const HASH_FILE = {
 	},
 };
 
-/** Starts a workflow's manual run on the server, as the editor's "Execute workflow" does. */
-async function runOnServer(session, line, workflowId) {
-	const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
-	const started = await session.rest(
-		'POST',
-		`/workflows/${workflowId}/run`,
-		line === 1
-			? { workflowData: stored, triggerToStartFrom: { name: 'Start' } }
-			: { triggerToStartFrom: { name: 'Start' } },
-	);
-	if (started.status !== 200) throw new Error(`run ${workflowId}: ${JSON.stringify(started.body)}`);
-	return String(started.body.data.executionId);
-}
-
 /**
  * Waits for an execution to end, or for n8n to exit first (as it does when it runs out of heap).
  * Returns { status, execution } or { crashed: true }.
@@ -222,7 +208,6 @@ module.exports = {
 	runGetWorkflow,
 	byHandWorkflow,
 	HASH_FILE,
-	runOnServer,
 	outcome,
 	treeRss,
 	sampleRss,

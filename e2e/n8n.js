@@ -407,6 +407,20 @@ async function publicApi(instance, key, method, route, body) {
 	}
 }
 
+/** Starts a workflow's manual run on the server, as the editor's "Execute workflow" does. */
+async function runOnServer(session, line, workflowId) {
+	const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
+	const started = await session.rest(
+		'POST',
+		`/workflows/${workflowId}/run`,
+		line === 1
+			? { workflowData: stored, triggerToStartFrom: { name: 'Start' } }
+			: { triggerToStartFrom: { name: 'Start' } },
+	);
+	if (started.status !== 200) throw new Error(`run ${workflowId}: ${JSON.stringify(started.body)}`);
+	return String(started.body.data.executionId);
+}
+
 /** Runs a workflow with a Manual Trigger through `n8n execute` and returns the run data. */
 async function executeWorkflow(prepared, id) {
 	// A CLI run beside the server starts its own task-runner broker: give it a port of its own.
@@ -435,6 +449,7 @@ async function executeWorkflow(prepared, id) {
 }
 
 module.exports = {
+	runOnServer,
 	n8nCli,
 	isFree,
 	LINES,

@@ -167,18 +167,7 @@ function register(line, shared) {
 			let minuteBatch;
 
 			/** Starts a manual run on the server, as the editor's "Execute workflow" does. */
-			const runOnServer = async (workflowId) => {
-				const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
-				const started = await session.rest(
-					'POST',
-					`/workflows/${workflowId}/run`,
-					line === 1
-						? { workflowData: stored, triggerToStartFrom: { name: 'Start' } }
-						: { triggerToStartFrom: { name: 'Start' } },
-				);
-				assert.equal(started.status, 200, JSON.stringify(started.body));
-				return String(started.body.data.executionId);
-			};
+			const runOnServer = (workflowId) => n8n.runOnServer(session, line, workflowId);
 			const nodeRun = (result) => result.data.resultData.runData['WebScrape AI'][0];
 
 			before(async () => {
