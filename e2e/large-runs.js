@@ -194,14 +194,6 @@ function sampleRss(pid) {
 	};
 }
 
-/** The sum of every node's executionTime in an execution read with its data. */
-function nodeTimes(execution) {
-	const times = {};
-	for (const [name, runs] of Object.entries(execution.data.resultData.runData))
-		times[name] = runs[0].executionTime;
-	return times;
-}
-
 module.exports = {
 	catalogueRow,
 	seedCatalogue,
@@ -211,5 +203,4 @@ module.exports = {
 	outcome,
 	treeRss,
 	sampleRss,
-	nodeTimes,
 };

@@ -449,7 +449,6 @@ async function executeWorkflow(prepared, id) {
 }
 
 module.exports = {
-	runOnServer,
 	n8nCli,
 	isFree,
 	LINES,
@@ -462,6 +461,7 @@ module.exports = {
 	session,
 	apiKey,
 	publicApi,
+	runOnServer,
 	executeWorkflow,
 	freePort,
 	log,

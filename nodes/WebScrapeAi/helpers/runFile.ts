@@ -47,10 +47,10 @@ const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 
 /**
- * The bytes of a file, written in order. Sized to the body when its length is known, so the file
- * ends up in the one buffer it was written to (its untouched tail costs no memory); otherwise, or
- * past that size, in chunks joined at the end. `room` bytes are kept free at the start, for a head
- * written last.
+ * The bytes of a file, written in order. Sized to the body when its length is known (or, once the
+ * first buffer is full, to an estimate), so the file ends up in the one buffer it was written to
+ * (its untouched tail costs no memory); past that size, in chunks joined at the end. `headRoom`
+ * bytes are kept free at the start, for a head written last.
  */
 class FileBytes {
 	private full: Buffer[] = [];

@@ -215,20 +215,18 @@ interface RawResponse {
 
 /**
  * Reads a streamed body: a success's rows go to the sink as they arrive and its text comes back
- * without them; any other answer (an error, small) is read whole.
+ * without them (any other answer, small, has no rows and comes back whole).
  */
 async function readRows(response: RawResponse, sink: RowSink): Promise<RawResponse> {
-	if (response.statusCode < 200 || response.statusCode >= 300) {
-		sink.reset();
-		const chunks: Buffer[] = [];
-		for await (const chunk of chunksOf(response.body)) chunks.push(chunk);
-		return { ...response, body: Buffer.concat(chunks).toString('utf8') };
-	}
-	// The body's length sizes the file being written: a hint only (a compressed answer's is
+	// A success's length sizes the file being written: a hint only (a compressed answer's is
 	// smaller, and n8n's client may drop the content-encoding header); the file grows past it.
 	const length = Number(headerOf(response.headers, 'content-length'));
-	const plain = headerOf(response.headers, 'content-encoding') === undefined;
-	const scanner = RowScanner.for(sink, plain && length > 0 ? length : undefined);
+	const sized =
+		response.statusCode >= 200 &&
+		response.statusCode < 300 &&
+		headerOf(response.headers, 'content-encoding') === undefined &&
+		length > 0;
+	const scanner = new RowScanner(sink, sized ? length : undefined);
 	for await (const chunk of chunksOf(response.body)) scanner.write(chunk);
 	return { ...response, body: scanner.end() };
 }

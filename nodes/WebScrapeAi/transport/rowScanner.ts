@@ -49,11 +49,10 @@ export class RowScanner {
 	private readonly stack: Frame[] = [];
 	/** The body without the rows, as the slices of the chunks that hold it. */
 	private readonly skeleton: Buffer[] = [];
-	/** Reading a string: the bytes of a key so far (when it is one), and whether a "\" came last. */
+	/** Reading a string: whether a "\" came last, and the key's bytes when it is a key. */
 	private inString = false;
 	private escaped = false;
-	private keyBytes: Buffer[] | undefined;
-	private keyFrom = 0;
+	private readonly key = new SplitString();
 	/** Reading the number of data.items_extracted, digit by digit. */
 	private rowCount: number | undefined;
 	/** Inside a page's `items` array: the row being read (its slices, its depth, its own string). */
@@ -68,17 +67,15 @@ export class RowScanner {
 	private readonly keys = new RowKeys();
 	private rowIsObject = false;
 	private rowExpectKey = false;
-	private rowKey: Buffer[] | undefined;
-	private rowKeyFrom = 0;
+	private readonly rowKey = new SplitString();
 	private rowLineBreak = false;
-	rows = 0;
 
-	constructor(private readonly sink: RowSink) {}
-
-	/** A new attempt of the request: the sink forgets earlier rows. */
-	static for(sink: RowSink, bodyBytes: number | undefined): RowScanner {
+	/** A scanner per attempt of the request: the sink forgets what an earlier attempt gave it. */
+	constructor(
+		private readonly sink: RowSink,
+		bodyBytes?: number,
+	) {
 		sink.reset(bodyBytes);
-		return new RowScanner(sink);
 	}
 
 	write(chunk: Buffer): void {
@@ -102,10 +99,9 @@ export class RowScanner {
 				else if (byte === BACKSLASH) this.escaped = true;
 				else if (byte === QUOTE) {
 					this.inString = false;
-					if (this.keyBytes) {
-						this.keyBytes.push(chunk.subarray(this.keyFrom, at));
-						this.top().key = Buffer.concat(this.keyBytes).toString('utf8');
-						this.keyBytes = undefined;
+					if (this.key.open) {
+						const key = this.key.end(chunk, at);
+						this.top().key = key.bytes.toString('utf8', key.from, key.to);
 						// data.items_extracted: how many rows are coming (the run names it before them).
 						this.rowCount =
 							this.stack.length === 2 &&
@@ -133,8 +129,7 @@ export class RowScanner {
 					const frame = this.stack[this.stack.length - 1];
 					if (frame && !frame.array && frame.expectKey) {
 						frame.expectKey = false;
-						this.keyBytes = [];
-						this.keyFrom = at + 1;
+						this.key.start(at + 1);
 					}
 					break;
 				}
@@ -163,8 +158,7 @@ export class RowScanner {
 					break;
 			}
 		}
-		if (this.inString && this.keyBytes) this.keyBytes.push(chunk.subarray(this.keyFrom, length));
-		this.keyFrom = 0;
+		this.key.carry(chunk);
 		if (from < length) this.skeleton.push(chunk.subarray(from, length));
 	}
 
@@ -229,14 +223,9 @@ export class RowScanner {
 				else if (byte === BACKSLASH) this.rowEscaped = true;
 				else if (byte === QUOTE) {
 					this.rowInString = false;
-					if (this.rowKey) {
-						if (this.rowKey.length === 0) this.keys.add(chunk, this.rowKeyFrom, i);
-						else {
-							this.rowKey.push(chunk.subarray(this.rowKeyFrom, i));
-							const bytes = Buffer.concat(this.rowKey);
-							this.keys.add(bytes, 0, bytes.length);
-						}
-						this.rowKey = undefined;
+					if (this.rowKey.open) {
+						const key = this.rowKey.end(chunk, i);
+						this.keys.add(key.bytes, key.from, key.to);
 					}
 					// A row that is a string ends with its closing quote.
 					if (this.rowDepth === 0) {
@@ -274,8 +263,7 @@ export class RowScanner {
 				this.rowInString = true;
 				if (this.rowExpectKey && this.rowDepth === 1) {
 					this.rowExpectKey = false;
-					this.rowKey = [];
-					this.rowKeyFrom = i + 1;
+					this.rowKey.start(i + 1);
 				}
 			} else if (byte === COMMA) {
 				if (this.rowIsObject && this.rowDepth === 1) this.rowExpectKey = true;
@@ -292,8 +280,7 @@ export class RowScanner {
 			}
 		}
 		if (this.rowStarted && rowFrom !== -1) this.row.push(chunk.subarray(rowFrom, length));
-		if (this.rowKey) this.rowKey.push(chunk.subarray(this.rowKeyFrom, length));
-		this.rowKeyFrom = 0;
+		this.rowKey.carry(chunk);
 		return { leftRows: false, at: length };
 	}
 
@@ -302,8 +289,38 @@ export class RowScanner {
 		this.rowStarted = false;
 		const parts = this.row;
 		this.row = [];
-		this.rows++;
 		this.sink.row(parts, this.rowIsObject ? this.keys.end() : undefined, !this.rowLineBreak);
+	}
+}
+
+/** The bytes of a string being read, which may run from one chunk into the next. */
+class SplitString {
+	private parts: Buffer[] | undefined;
+	private from = 0;
+
+	get open(): boolean {
+		return this.parts !== undefined;
+	}
+
+	start(from: number): void {
+		this.parts = [];
+		this.from = from;
+	}
+
+	/** Ends it before `to` in `chunk`: where its bytes are (in the chunk itself when it began there). */
+	end(chunk: Buffer, to: number): { bytes: Buffer; from: number; to: number } {
+		const parts = this.parts ?? [];
+		this.parts = undefined;
+		if (parts.length === 0) return { bytes: chunk, from: this.from, to };
+		parts.push(chunk.subarray(this.from, to));
+		const bytes = Buffer.concat(parts);
+		return { bytes, from: 0, to: bytes.length };
+	}
+
+	/** The chunk ends inside the string: keep its part; it goes on from the next chunk's start. */
+	carry(chunk: Buffer): void {
+		this.parts?.push(chunk.subarray(this.from));
+		this.from = 0;
 	}
 }
 
