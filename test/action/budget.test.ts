@@ -51,15 +51,18 @@ beforeAll(() => {
 });
 
 describe('Max Credits on Page → Extract', () => {
-	test('200 items, Max Credits 50: exactly 10 calls sent, 50 spent, 190 refused with the message, the 10 rows output', async () => {
-		const acct = account();
-		const run = await api.run(extract({ maxCredits: 50 }), urls(200), {
+	test('200 items, concurrency 10, Max Credits 50: exactly 10 calls sent (at once), 50 spent, 190 refused with the message, the 10 rows output', async () => {
+		const acct = account({ responseDelayMs: 800 });
+		const run = await api.run(extract({ maxCredits: 50, concurrency: 10 }), urls(200), {
 			credentials: acct.credentials,
 			onError: 'continueErrorOutput',
 		});
 		expect(run.error).toBeUndefined();
 		const [rows, refused] = run.outputs;
 		expect(acct.log('extract')).toHaveLength(10);
+		// Concurrency 10: all ten were in flight together (at 5 they would come in two waves 800 ms apart).
+		const sentAt = acct.log('extract').map((entry) => entry.at);
+		expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeLessThan(400);
 		expect(acct.spent()).toBe(50);
 		expect(rows).toHaveLength(10);
 		for (const row of jsonOf(rows)) expect(row.credits_used).toBe(5);
@@ -131,6 +134,10 @@ describe('Max Credits on Page → Extract', () => {
 		expect(text.error?.message).toBe(
 			'Option "Keep at Least" must be a number (got "plenty") [item 0]',
 		);
+		const none = await api.run(extract({ concurrency: 0 }), urls(2), {
+			credentials: acct.credentials,
+		});
+		expect(none.error?.message).toBe('Option "Concurrency" must be at least 1 (got 0) [item 0]');
 		expect(acct.log()).toHaveLength(0);
 	});
 });

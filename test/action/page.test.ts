@@ -115,6 +115,61 @@ describe('Page → Scrape', () => {
 	});
 });
 
+describe('Concurrency (Scrape and Extract)', () => {
+	const items = (count: number) =>
+		Array.from({ length: count }, (_, index) => ({ url: `https://example.com/c/${index}` }));
+	// What n8n's log would show: Node prints its warnings on the process's standard error.
+	let warnings: string[] = [];
+	const writeStderr = process.stderr.write;
+	beforeEach(() => {
+		warnings = [];
+		process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+			warnings.push(String(chunk));
+			return (writeStderr as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+		}) as typeof process.stderr.write;
+	});
+	afterEach(() => {
+		process.stderr.write = writeStderr;
+		Object.assign(api.sim.account(), {
+			responseDelayMs: 0,
+			maxConcurrent: undefined,
+			concurrencyCounts: undefined,
+		});
+	});
+
+	test('Concurrency 20 sends twenty pages together; output keeps input order', async () => {
+		api.sim.account().responseDelayMs = 600;
+		const { outputs, error } = await api.run(
+			scrape({ url: '={{ $json.url }}', options: { concurrency: 20 } }),
+			items(20),
+		);
+		expect(error).toBeUndefined();
+		const sentAt = api.sim.requests('scrape').map((entry) => entry.at);
+		expect(sentAt).toHaveLength(20);
+		expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeLessThan(300);
+		expect(outputs[0].map((item) => item.pairedItem)).toEqual(
+			items(20).map((_, index) => ({ item: index })),
+		);
+	});
+
+	test("a plan that allows 3 at once: 30 pages at Concurrency 20 all succeed, and n8n's log gets no listener warning", async () => {
+		Object.assign(api.sim.account(), {
+			responseDelayMs: 200,
+			maxConcurrent: 3,
+			concurrencyCounts: 'requests',
+		});
+		const { outputs, error } = await api.run(
+			extract({ url: '={{ $json.url }}', options: { concurrency: 20 } }),
+			items(30),
+		);
+		expect(error).toBeUndefined();
+		expect(outputs[0]).toHaveLength(30);
+		expect(api.sim.requests('extract').some((entry) => entry.status === 429)).toBe(true);
+		// Twenty waits share the execution's cancel signal: Node warns past 10 listeners on one signal.
+		expect(warnings.filter((text) => /MaxListeners/.test(text))).toEqual([]);
+	});
+});
+
 describe('Page → Extract', () => {
 	test('prompt and options land in the body; unset options are absent', async () => {
 		await api.run(extract());

@@ -38,13 +38,32 @@ export async function pause(ms: number, ...signals: Array<AbortSignal | undefine
 		}
 		const wake = new AbortController();
 		const onAbort = () => wake.abort();
-		for (const signal of active) signal.addEventListener('abort', onAbort, { once: true });
+		const stopListening = active.map((signal) => onAbortOf(signal, onAbort));
 		try {
 			await abortableSleep(slice, wake.signal);
 		} catch {
 			// Aborted: the loop returns and the caller checks its signals.
 		} finally {
-			for (const signal of active) signal.removeEventListener('abort', onAbort);
+			for (const stop of stopListening) stop();
 		}
 	}
+}
+
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `onAbort` when `signal` aborts, until the returned function is called. A signal gets one
+ * listener of ours however many waits share it: a batch of Concurrency N has N waits on the
+ * execution's signal, and more than 10 listeners make Node print a memory-leak warning in n8n's log.
+ */
+function onAbortOf(signal: AbortSignal, onAbort: () => void): () => void {
+	let waiters = abortWaiters.get(signal);
+	if (!waiters) {
+		const set = new Set<() => void>();
+		signal.addEventListener('abort', () => [...set].forEach((call) => call()), { once: true });
+		abortWaiters.set(signal, set);
+		waiters = set;
+	}
+	waiters.add(onAbort);
+	return () => waiters.delete(onAbort);
 }

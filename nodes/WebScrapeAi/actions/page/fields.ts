@@ -18,7 +18,7 @@ import { isHttpUrl } from '../../transport';
 import { budgetOptions } from '../budgetOptions.description';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
-export const PAGE_CONCURRENCY = 5;
+export const DEFAULT_PAGE_CONCURRENCY = 5;
 export const DEFAULT_PAGE_TIMEOUT_S = 300;
 
 /**
@@ -48,8 +48,19 @@ export async function executePageRequests(
 		const body: IDataObject = { website_url, ...buildBody(itemIndex) };
 		mapOptions(options, optionFields, body);
 		const worst = PAGE_CREDITS[path][body.stealth === true ? 'stealth' : 'plain'];
-		return { body, timeoutMs: timeoutS * 1000, worst };
+		const concurrency = numberOption(
+			node,
+			options.concurrency,
+			'Concurrency',
+			itemIndex,
+			{ min: 1, max: 1000, integer: true },
+			DEFAULT_PAGE_CONCURRENCY,
+		);
+		return { body, timeoutMs: timeoutS * 1000, worst, concurrency };
 	});
+	// A batch-wide setting, as on Recipe → Run: the first valid item's value.
+	const concurrency =
+		prepared.find((page) => page !== undefined)?.concurrency ?? DEFAULT_PAGE_CONCURRENCY;
 	const budget = budgetFor(this);
 	const record = new DispatchRecord(
 		this,
@@ -64,7 +75,7 @@ export async function executePageRequests(
 	);
 	const worstCases = prepared.map((page) => page?.worst ?? 0);
 	await openBudget(this, budget, record, worstCases);
-	const slots = new PlanSlots(PAGE_CONCURRENCY);
+	const slots = new PlanSlots(concurrency);
 	const output = await executeBatch.call(
 		this,
 		outcomes,
@@ -94,7 +105,7 @@ export async function executePageRequests(
 				},
 			);
 		},
-		{ concurrency: PAGE_CONCURRENCY, record },
+		{ concurrency, record },
 	);
 	reportSpent(this, budget);
 	return output;
@@ -120,6 +131,15 @@ export function pageUrlField(
 /** Options Scrape and Extract share (sorted by name in the collection). */
 export const sharedPageOptions: INodeProperties[] = [
 	...budgetOptions,
+	{
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		default: DEFAULT_PAGE_CONCURRENCY,
+		typeOptions: { minValue: 1 },
+		description:
+			'The most requests this node sends at once. If your plan allows fewer at once, the node waits for free slots instead of failing.',
+	},
 	{
 		displayName: 'Parse Mode',
 		name: 'parseMode',
