@@ -65,6 +65,8 @@ export class CreditBudget {
 	private spent = 0;
 	/** Worst cases of calls sent (or about to be) whose cost is not known yet. */
 	private reserved = 0;
+	/** Of `spent`: what an earlier attempt of this execution may have spent (n8n ran it again). */
+	private earlier = 0;
 	/** The account's balance as last reported, minus what was set aside since. */
 	private balance?: number;
 	/** Calls waiting for answers in progress to free what they set aside. */
@@ -103,6 +105,7 @@ export class CreditBudget {
 	 */
 	assumeSpent(upTo: number): void {
 		this.spent += upTo;
+		this.earlier += upTo;
 	}
 
 	/**
@@ -152,7 +155,11 @@ export class CreditBudget {
 		if (maxCredits > 0 && this.spent + this.reserved + worst > maxCredits) {
 			const inFlight =
 				this.reserved > 0 ? `, and ${this.reserved} set aside for requests in progress` : '';
-			const reached = `Budget of ${maxCredits} credits for ${this.scope} reached: spent ${this.spent}${inFlight}`;
+			const spent =
+				this.earlier > 0
+					? `an earlier attempt of this execution may have spent up to ${this.earlier} (n8n ran it again), this one ${this.spent - this.earlier}`
+					: `spent ${this.spent}`;
+			const reached = `Budget of ${maxCredits} credits for ${this.scope} reached: ${spent}${inFlight}`;
 			return {
 				final: this.spent + worst > maxCredits,
 				error: new BudgetRefusal(
@@ -160,7 +167,9 @@ export class CreditBudget {
 					`${reached}; this request could cost up to ${worst}, so it was not sent`,
 					itemIndex,
 					`${reached}. This request (up to ${worst} credits) was not sent and nothing was billed for it. Do not call again: further calls are refused too until the budget ("Max Credits") is raised.`,
-					'Nothing was sent for this item, so nothing was billed. Raise "Max Credits" in the node\'s options, or send fewer items.',
+					this.earlier > 0
+						? 'n8n ran this execution again, most likely because the worker running it stopped (queue mode). What the first attempt spent is not known here, so all it may have spent counts toward "Max Credits". This attempt sent nothing for this item; the first attempt may have: check the webscrape.ai dashboard before running it again.'
+						: 'Nothing was sent for this item, so nothing was billed. Raise "Max Credits" in the node\'s options, or send fewer items.',
 				),
 			};
 		}
