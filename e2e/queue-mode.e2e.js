@@ -477,6 +477,17 @@ for (const line of LINES_TO_TEST) {
 				new RegExp(`Worker started execution ${executionId} \\(job`).test(topology.output(name)),
 			);
 		let workersStarted = 2;
+		/**
+		 * Starts a worker in place of a dead one, as an orchestrator restarting the pod would. A worker
+		 * starting on the shared user folder reads the event log the dead one left and marks its
+		 * unfinished executions crashed, so 1.x would not run the job again: on 1.x the replacement
+		 * starts once `ended` resolves (the other worker finds the job stalled when its lock lapses and
+		 * runs it again), on 2.x at once (2.x never runs a stalled job again; a crash ends it sooner).
+		 */
+		const replaceWorker = async (ended) => {
+			if (line === 1) await ended();
+			await topology.spawnWorker(`worker${++workersStarted}`);
+		};
 
 		before(async () => {
 			sink = await startSink();
@@ -608,12 +619,9 @@ for (const line of LINES_TO_TEST) {
 				);
 				const signalledAt = Date.now();
 				topology.processes[worker].child.kill(signal);
+				await replaceWorker(async () => await ended(executionId, 240000, true));
 				const end = await ended(executionId, 240000, true);
 				const endedAfter = Math.round((Date.now() - signalledAt) / 1000);
-				// A replacement keeps two workers, as an orchestrator restarting the pod would; started
-				// only now, since a worker starting on the shared user folder reads the event log and marks
-				// the execution crashed (1.x would then not run it again).
-				await topology.spawnWorker(`worker${++workersStarted}`);
 				const dispatches = sim
 					.requests('dispatch')
 					.filter((entry) => entry.id === 'queueLong001' && entry.status === 202);
@@ -663,11 +671,8 @@ for (const line of LINES_TO_TEST) {
 			);
 			const killedAfter = scraped().length;
 			topology.processes[worker].child.kill('SIGKILL');
-			// No replacement yet: a worker starting on the shared user folder reads the event log and
-			// marks the execution crashed, so 1.x would not run it again. The other worker finds the
-			// job stalled once its lock expires and (1.x) runs it again from the start.
+			await replaceWorker(async () => await ended(executionId, 300000));
 			const end = await ended(executionId, 300000, true);
-			await topology.spawnWorker(`worker${++workersStarted}`);
 			const message = end.data?.resultData?.error?.message ?? '(no error)';
 			// Whatever n8n does next (run the job again, or mark it crashed), every URL went out once.
 			await sleep(3000);
@@ -677,7 +682,7 @@ for (const line of LINES_TO_TEST) {
 			const twice = [...perUrl.values()].filter((count) => count > 1).length;
 			const reruns = startedOn(executionId).filter((name) => name !== worker);
 			console.log(
-				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${end.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}): ${message}; ${perUrl.size} distinct URLs scraped, ${twice} more than once; ${10 * BATCH - account.credits} credits spent at Max Credits ${BATCH_BUDGET}`,
+				`BATCH n8n ${n8n.LINES[line].version}: ${BATCH} URLs, worker killed after ${killedAfter} scrapes; execution ${end.status} (${reruns.length ? `run again by ${reruns.join(', ')}` : 'not run again'}): ${message}; ${perUrl.size} distinct URLs scraped, ${twice} more than once; the account spent ${10 * BATCH - account.credits} credits meanwhile (any earlier test's run that ended included) at Max Credits ${BATCH_BUDGET}`,
 			);
 			assert.ok(10 * BATCH - account.credits <= BATCH_BUDGET, 'Max Credits exceeded');
 			// 1.x moves a stalled job back to the queue once (maxStalledCount 1) and the other worker
