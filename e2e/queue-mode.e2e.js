@@ -23,6 +23,7 @@ const BURST = Number(process.env.QUEUE_BURST ?? 120);
 const BURST_AT_ONCE = 20;
 /** Pages in the large batch: more than the 10,000 claims a node's row used to keep. */
 const BATCH = Number(process.env.QUEUE_BATCH ?? 10_500);
+/** Max Credits of the batch, below what it needs: its error output takes the items past it. */
 const BATCH_BUDGET = BATCH - 100;
 /** Rounds of DELIVERIES distinct deliveries and their repeats to the other webhook process. */
 const ROUNDS = Number(process.env.QUEUE_ROUNDS ?? 1);
@@ -207,13 +208,15 @@ const BATCH_WORKFLOW = {
 			position: [200, 0],
 		},
 		{
-			// A budget just below the batch: a re-run (1.x) must not spend past it either.
+			// A budget just below the batch (with the error output: without it a batch that cannot
+			// fit is refused before sending): a re-run (1.x) must not spend past it either.
 			parameters: {
 				resource: 'page',
 				operation: 'scrape',
 				url: '={{ $json.url }}',
 				options: { maxCredits: BATCH_BUDGET },
 			},
+			onError: 'continueErrorOutput',
 			id: 'b1000000-0000-4000-8000-000000000003',
 			name: 'Scrape every page',
 			type: 'n8n-nodes-webscrape-ai.webScrapeAi',
@@ -673,7 +676,8 @@ for (const line of LINES_TO_TEST) {
 			topology.processes[worker].child.kill('SIGKILL');
 			await replaceWorker(async () => await ended(executionId, 300000));
 			const end = await ended(executionId, 300000, true);
-			const message = end.data?.resultData?.error?.message ?? '(no error)';
+			const refused = end.data?.resultData?.runData?.['Scrape every page']?.[0]?.data?.main?.[1];
+			const message = refused?.[0]?.json?.error ?? end.data?.resultData?.error?.message ?? '(none)';
 			// Whatever n8n does next (run the job again, or mark it crashed), every URL went out once.
 			await sleep(3000);
 			const perUrl = new Map();
@@ -692,7 +696,7 @@ for (const line of LINES_TO_TEST) {
 				assert.match(
 					message,
 					new RegExp(
-						`^Budget of ${BATCH_BUDGET} credits for this execution reached: an earlier attempt of this execution may have spent up to ${BATCH_BUDGET} \\(n8n ran it again\\), this one 0;`,
+						`^Budget of ${BATCH_BUDGET} credits for this execution reached: an earlier attempt of this execution may have spent up to ${BATCH_BUDGET} \\(n8n ran it again\\), this one 0; this request could cost up to 1, so it was not sent \\[item 0\\]$`,
 					),
 				);
 			assert.ok(perUrl.size >= killedAfter, `${perUrl.size} distinct URLs`);

@@ -97,16 +97,49 @@ describe('Max Credits on Page → Extract', () => {
 		expect(Date.now() - started).toBeGreaterThan(30_000);
 	}, 150_000);
 
-	test('without Continue On Fail the node fails with the budget message once the calls in flight have finished', async () => {
+	test('without Continue On Fail a batch that cannot fit is refused whole: nothing sent, nothing paid for lost', async () => {
 		const acct = account();
 		const run = await api.run(extract({ maxCredits: 12 }), urls(8), {
 			credentials: acct.credentials,
 		});
-		expect(run.error?.message).toMatch(
-			/^Budget of 12 credits for this execution reached: spent 10; this request could cost up to 5, so it was not sent \[item \d\]$/,
+		expect(run.error?.message).toBe(
+			'This batch of 8 requests could cost up to 40 credits, but the budget of 12 credits for this execution allows 12: nothing was sent [item 2]',
 		);
-		expect(acct.log('extract')).toHaveLength(2);
-		expect(acct.spent()).toBe(10);
+		expect(run.error?.description).toMatch(
+			/^Item 2 is the first that would not fit\. Without "On Error → Continue"/,
+		);
+		expect(acct.log()).toHaveLength(0);
+		expect(acct.spent()).toBe(0);
+	});
+
+	test('without Continue On Fail a batch that fits is sent whole: Max Credits 40, 8 items at 5', async () => {
+		const acct = account();
+		const run = await api.run(extract({ maxCredits: 40 }), urls(8), {
+			credentials: acct.credentials,
+		});
+		expect(run.error).toBeUndefined();
+		expect(run.outputs[0]).toHaveLength(8);
+		expect(acct.spent()).toBe(40);
+		expect(hintsOf(run)).toEqual([expect.stringMatching(/^Spent 40 credits of the 40 allowed/)]);
+	});
+
+	test('without Continue On Fail, Keep at Least refuses a batch that would go below the floor, before sending', async () => {
+		const acct = account({ credits: 100 });
+		const run = await api.run(
+			{
+				resource: 'page',
+				operation: 'scrape',
+				url: '={{ $json.url }}',
+				options: { keepAtLeast: 80 },
+			},
+			urls(30),
+			{ credentials: acct.credentials },
+		);
+		expect(run.error?.message).toBe(
+			'This batch of 30 requests could cost up to 30 credits, but your webscrape.ai balance (100 credits) must stay at 80 or more: nothing was sent [item 20]',
+		);
+		expect(acct.log('scrape')).toHaveLength(0);
+		expect(acct.spent()).toBe(0);
 	});
 
 	test('stealth counts at its price (10): Max Credits 25 sends two', async () => {
@@ -231,5 +264,14 @@ test('a second attempt of the execution counts what the first may have spent: th
 		),
 	);
 	expect(refused[0].error?.description).toMatch(/^n8n ran this execution again/);
+	// Without Continue On Fail the second attempt refuses the batch whole, saying why.
+	const strict = await api.run(extract({ maxCredits: 30 }), urls(8), {
+		...options,
+		onError: undefined,
+	});
+	expect(strict.error?.message).toBe(
+		'This batch of 8 requests could cost up to 40 credits, but the budget of 30 credits for this execution allows 0 (an earlier attempt of this execution may have spent up to 30: n8n ran it again): nothing was sent [item 0]',
+	);
+	expect(acct.log('extract')).toHaveLength(4);
 	expectNoSecret(api.seen, [acct.key]);
 });

@@ -30,6 +30,10 @@ export const PAGE_CREDITS = {
 	'/smartscraper': { plain: 5, stealth: 10 },
 } as const;
 
+/** Why a second attempt of an execution refuses what the first may have paid for. */
+const EARLIER_ATTEMPT_NOTE =
+	'n8n ran this execution again, most likely because the worker running it stopped (queue mode). What the first attempt spent is not known here, so all it may have spent counts toward "Max Credits". This attempt sent nothing; the first attempt may have: check the webscrape.ai dashboard before running it again.';
+
 /** A call that did not fit: an item's error, or (as a tool) a plain answer. */
 export class BudgetRefusal extends NodeOperationError {
 	constructor(
@@ -145,6 +149,46 @@ export class CreditBudget {
 		if (refusal?.final) throw refusal.error;
 	}
 
+	/**
+	 * Why a whole batch of calls with these worst cases cannot fit, before any is sent; undefined
+	 * when it can. Used where worst cases are exact prices (Scrape, Extract) and the node would
+	 * otherwise fail halfway, when n8n keeps none of the results already paid for.
+	 */
+	batchRefusal(node: INode, worstCases: number[]): NodeOperationError | undefined {
+		const { maxCredits, keepAtLeast } = this.limits;
+		const need = worstCases.reduce((sum, worst) => sum + worst, 0);
+		const underCap = maxCredits > 0 ? maxCredits - this.total : Infinity;
+		const overFloor =
+			keepAtLeast > 0 && this.balance !== undefined ? this.balance - keepAtLeast : Infinity;
+		const room = Math.max(0, Math.min(underCap, overFloor));
+		if (need <= room) return undefined;
+		let firstOut = 0;
+		for (let running = 0; firstOut < worstCases.length; firstOut++) {
+			running += worstCases[firstOut];
+			if (running > room) break;
+		}
+		const requests = worstCases.filter((worst) => worst > 0).length;
+		const earlier =
+			this.earlier > 0
+				? ` (an earlier attempt of this execution may have spent up to ${this.earlier}: n8n ran it again)`
+				: '';
+		const limit =
+			underCap <= overFloor
+				? `the budget of ${maxCredits} credits for this execution allows ${room}${earlier}`
+				: `your webscrape.ai balance (${this.balance} credits) must stay at ${keepAtLeast} or more`;
+		return new NodeOperationError(
+			node,
+			`This batch of ${requests} requests could cost up to ${need} credits, but ${limit}: nothing was sent [item ${firstOut}]`,
+			{
+				itemIndex: firstOut,
+				description:
+					this.earlier > 0
+						? EARLIER_ATTEMPT_NOTE
+						: `Item ${firstOut} is the first that would not fit. Without "On Error → Continue", a budget reached halfway would stop the node, and n8n keeps no output of a stopped node, so results already paid for would be lost: nothing was sent. Send fewer items (a Limit node), raise "Max Credits", or set On Error to "Continue (using error output)" to get the requests that fit and an error item for each of the others.`,
+			},
+		);
+	}
+
 	/** Why `worst` does not fit now; `final` when no answer still to come could make it fit. */
 	private refusal(
 		node: INode,
@@ -168,7 +212,7 @@ export class CreditBudget {
 					itemIndex,
 					`${reached}. This request (up to ${worst} credits) was not sent and nothing was billed for it. Do not call again: further calls are refused too until the budget ("Max Credits") is raised.`,
 					this.earlier > 0
-						? 'n8n ran this execution again, most likely because the worker running it stopped (queue mode). What the first attempt spent is not known here, so all it may have spent counts toward "Max Credits". This attempt sent nothing for this item; the first attempt may have: check the webscrape.ai dashboard before running it again.'
+						? EARLIER_ATTEMPT_NOTE
 						: 'Nothing was sent for this item, so nothing was billed. Raise "Max Credits" in the node\'s options, or send fewer items.',
 				),
 			};

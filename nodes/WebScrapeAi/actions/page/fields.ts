@@ -13,6 +13,7 @@ import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
 import { budgetFor, openBudget, PAGE_CREDITS, reportSpent } from '../../helpers/creditBudget';
 import { PlanSlots } from '../../helpers/planSlots';
+import { runsAsTool } from '../../helpers/runs';
 import { numberOption } from '../../helpers/validation';
 import { isHttpUrl } from '../../transport';
 import { budgetOptions } from '../budgetOptions.description';
@@ -75,6 +76,11 @@ export async function executePageRequests(
 	);
 	const worstCases = prepared.map((page) => page?.worst ?? 0);
 	await openBudget(this, budget, record, worstCases);
+	// Page prices are exact: a batch that cannot fit is refused whole unless errors go on.
+	if (budget.active && !this.continueOnFail() && !runsAsTool(this)) {
+		const refusal = budget.batchRefusal(node, worstCases);
+		if (refusal) throw refusal;
+	}
 	const slots = new PlanSlots(concurrency);
 	const output = await executeBatch.call(
 		this,
