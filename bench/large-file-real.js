@@ -170,7 +170,14 @@ async function main() {
 			const prepared = await n8n.prepare(line, {
 				credentials: [demo.credential(sim.baseUrl)],
 				workflows,
-				env: { N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem' },
+				env: {
+					N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem',
+					// A diagnosis knob (docs/performance.md): V8 flags for n8n's process, e.g. the young
+					// generation's size. Unset in the figures the results file keeps.
+					...(process.env.BENCH_N8N_NODE_OPTIONS
+						? { NODE_OPTIONS: process.env.BENCH_N8N_NODE_OPTIONS }
+						: {}),
+				},
 			});
 			for (const [pages, run] of runs) {
 				const figures = {};
