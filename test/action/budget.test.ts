@@ -221,6 +221,31 @@ describe('Max Credits on Recipe → Run', () => {
 		expect(hintsOf(run)).toEqual([expect.stringMatching(/^Spent 18 credits of the 80 allowed/)]);
 	});
 
+	test('without Continue On Fail, a run the budget refuses fails the node once the run in progress ends, naming it for Run → Get', async () => {
+		const acct = account({ pagesPerRunCap: 20 });
+		const run = await api.run(
+			{
+				resource: 'recipe',
+				operation: 'run',
+				recipeId: 'budget3pg',
+				options: { ...FAST, maxCredits: 45, concurrency: 10 },
+			},
+			[{}, {}, {}],
+			{ credentials: acct.credentials },
+		);
+		// Item 0's run (40 set aside) ends costing 6; item 1's 40 no longer fits in 45.
+		const started = acct.log('dispatch').filter((entry) => entry.status === 202);
+		expect(started).toHaveLength(1);
+		expect(acct.spent()).toBe(6);
+		expect(run.error?.message).toBe(
+			'Budget of 45 credits for this execution reached: spent 6; this request could cost up to 40, so it was not sent [item 1]',
+		);
+		const runId = started[0].runId;
+		expect(runId).toBeDefined();
+		expect(run.error?.description).toContain(`${runId} (item 0)`);
+		expect(run.error?.description).toContain('Fetch them with Run → Get');
+	});
+
 	test("a cap below one run's worst case starts nothing, saying so", async () => {
 		const acct = account({ pagesPerRunCap: 20 });
 		const run = await api.run(
