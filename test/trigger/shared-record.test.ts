@@ -131,10 +131,12 @@ test('group commit: a burst of executions in one process is recorded in a few ro
 	for (const { runId, emitted } of outcomes)
 		reached.set(runId, (reached.get(runId) ?? 0) + emitted);
 	expect([...reached.values()]).toEqual(Array(DELIVERIES).fill(1));
-	// Each row write is one lock (insert + delete) and one record: far fewer than 80 records.
+	// Without groups: 200 writes (each execution's lock and record; checked by disabling them). With
+	// them, fewer than one per execution: 24 alone, 41 on a machine busy with a parallel test run, so
+	// the bound is not set nearer.
 	const rowWrites = processedData.writes - writes;
 	console.log(`group commit: ${DELIVERIES * 2} executions, ${rowWrites} processed_data writes`);
-	expect(rowWrites).toBeLessThan(DELIVERIES);
+	expect(rowWrites).toBeLessThan(DELIVERIES * 2);
 });
 
 test("n8n's database frozen 20 s in the middle of a burst in two processes, then every delivery run again in both: each reaches the next node once, no lock taken from a live holder", async () => {
