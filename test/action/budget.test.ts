@@ -41,6 +41,18 @@ const extract = (options: IDataObject) => ({
 	prompt: 'The page title',
 	options,
 });
+const scrape = (options: IDataObject) => ({
+	resource: 'page',
+	operation: 'scrape',
+	url: '={{ $json.url }}',
+	options,
+});
+const recipeRun = (options: IDataObject) => ({
+	resource: 'recipe',
+	operation: 'run',
+	recipeId: 'budget3pg',
+	options: { ...FAST, ...options },
+});
 const urls = (count: number) =>
 	Array.from({ length: count }, (_, index) => ({ url: `https://example.com/budget/${index}` }));
 const BUDGET_MESSAGE =
@@ -125,16 +137,9 @@ describe('Max Credits on Page → Extract', () => {
 
 	test('without Continue On Fail, Keep at Least refuses a batch that would go below the floor, before sending', async () => {
 		const acct = account({ credits: 100 });
-		const run = await api.run(
-			{
-				resource: 'page',
-				operation: 'scrape',
-				url: '={{ $json.url }}',
-				options: { keepAtLeast: 80 },
-			},
-			urls(30),
-			{ credentials: acct.credentials },
-		);
+		const run = await api.run(scrape({ keepAtLeast: 80 }), urls(30), {
+			credentials: acct.credentials,
+		});
 		expect(run.error?.message).toBe(
 			'This batch of 30 requests could cost up to 30 credits, but your webscrape.ai balance (100 credits) must stay at 80 or more: nothing was sent [item 20]',
 		);
@@ -178,16 +183,10 @@ describe('Max Credits on Page → Extract', () => {
 describe('Keep at Least', () => {
 	test('stops at the floor: 100 credits, keep 80, Scrape at 1 credit sends 20, the rest say why', async () => {
 		const acct = account({ credits: 100 });
-		const run = await api.run(
-			{
-				resource: 'page',
-				operation: 'scrape',
-				url: '={{ $json.url }}',
-				options: { keepAtLeast: 80 },
-			},
-			urls(30),
-			{ credentials: acct.credentials, onError: 'continueErrorOutput' },
-		);
+		const run = await api.run(scrape({ keepAtLeast: 80 }), urls(30), {
+			credentials: acct.credentials,
+			onError: 'continueErrorOutput',
+		});
 		expect(acct.log('scrape')).toHaveLength(20);
 		expect(acct.spent()).toBe(20);
 		// The balance was learnt from the free usage endpoint, once.
@@ -203,16 +202,9 @@ describe('Keep at Least', () => {
 describe('Max Credits on Recipe → Run', () => {
 	test('a 3-page run on a 20-page cap sets 40 aside and releases 34 when it completes: 3 runs fit in 80, 18 spent', async () => {
 		const acct = account({ pagesPerRunCap: 20 });
-		const run = await api.run(
-			{
-				resource: 'recipe',
-				operation: 'run',
-				recipeId: 'budget3pg',
-				options: { ...FAST, maxCredits: 80, concurrency: 10 },
-			},
-			[{}, {}, {}],
-			{ credentials: acct.credentials },
-		);
+		const run = await api.run(recipeRun({ maxCredits: 80, concurrency: 10 }), [{}, {}, {}], {
+			credentials: acct.credentials,
+		});
 		expect(run.error).toBeUndefined();
 		expect(run.outputs[0]).toHaveLength(18);
 		expect(acct.log('dispatch').filter((entry) => entry.status === 202)).toHaveLength(3);
@@ -223,16 +215,9 @@ describe('Max Credits on Recipe → Run', () => {
 
 	test('without Continue On Fail, a run the budget refuses fails the node once the run in progress ends, naming it for Run → Get', async () => {
 		const acct = account({ pagesPerRunCap: 20 });
-		const run = await api.run(
-			{
-				resource: 'recipe',
-				operation: 'run',
-				recipeId: 'budget3pg',
-				options: { ...FAST, maxCredits: 45, concurrency: 10 },
-			},
-			[{}, {}, {}],
-			{ credentials: acct.credentials },
-		);
+		const run = await api.run(recipeRun({ maxCredits: 45, concurrency: 10 }), [{}, {}, {}], {
+			credentials: acct.credentials,
+		});
 		// Item 0's run (40 set aside) ends costing 6; item 1's 40 no longer fits in 45.
 		const started = acct.log('dispatch').filter((entry) => entry.status === 202);
 		expect(started).toHaveLength(1);
@@ -248,16 +233,9 @@ describe('Max Credits on Recipe → Run', () => {
 
 	test("a cap below one run's worst case starts nothing, saying so", async () => {
 		const acct = account({ pagesPerRunCap: 20 });
-		const run = await api.run(
-			{
-				resource: 'recipe',
-				operation: 'run',
-				recipeId: 'budget3pg',
-				options: { ...FAST, maxCredits: 30 },
-			},
-			[{}],
-			{ credentials: acct.credentials },
-		);
+		const run = await api.run(recipeRun({ maxCredits: 30 }), [{}], {
+			credentials: acct.credentials,
+		});
 		expect(run.error?.message).toBe(
 			'Budget of 30 credits for this execution reached: spent 0; this request could cost up to 40, so it was not sent [item 0]',
 		);
