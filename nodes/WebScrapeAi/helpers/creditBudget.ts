@@ -112,6 +112,11 @@ export class CreditBudget {
 		this.earlier += upTo;
 	}
 
+	/** What a second attempt counts for the first, in the words every refusal uses. */
+	private get earlierSpent(): string {
+		return `an earlier attempt of this execution may have spent up to ${this.earlier}`;
+	}
+
 	/**
 	 * Sets aside `worst` credits for item `itemIndex`'s call. When only calls in progress stand in
 	 * the way (their answers may free what they set aside), waits for them until `deadline`; when
@@ -168,10 +173,7 @@ export class CreditBudget {
 			if (running > room) break;
 		}
 		const requests = worstCases.filter((worst) => worst > 0).length;
-		const earlier =
-			this.earlier > 0
-				? ` (an earlier attempt of this execution may have spent up to ${this.earlier}: n8n ran it again)`
-				: '';
+		const earlier = this.earlier > 0 ? ` (${this.earlierSpent}: n8n ran it again)` : '';
 		const limit =
 			underCap <= overFloor
 				? `the budget of ${maxCredits} credits for this execution allows ${room}${earlier}`
@@ -201,7 +203,7 @@ export class CreditBudget {
 				this.reserved > 0 ? `, and ${this.reserved} set aside for requests in progress` : '';
 			const spent =
 				this.earlier > 0
-					? `an earlier attempt of this execution may have spent up to ${this.earlier} (n8n ran it again), this one ${this.spent - this.earlier}`
+					? `${this.earlierSpent} (n8n ran it again), this one ${this.spent - this.earlier}`
 					: `spent ${this.spent}`;
 			const reached = `Budget of ${maxCredits} credits for ${this.scope} reached: ${spent}${inFlight}`;
 			return {
