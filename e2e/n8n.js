@@ -407,15 +407,18 @@ async function publicApi(instance, key, method, route, body) {
 	}
 }
 
-/** Starts a workflow's manual run on the server, as the editor's "Execute workflow" does. */
-async function runOnServer(session, line, workflowId) {
+/**
+ * Starts a workflow's manual run on the server from its trigger `triggerName`, as the editor's
+ * "Execute workflow" does (in queue mode main offloads it to a worker).
+ */
+async function runOnServer(session, line, workflowId, triggerName = 'Start') {
 	const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
 	const started = await session.rest(
 		'POST',
 		`/workflows/${workflowId}/run`,
 		line === 1
-			? { workflowData: stored, triggerToStartFrom: { name: 'Start' } }
-			: { triggerToStartFrom: { name: 'Start' } },
+			? { workflowData: stored, triggerToStartFrom: { name: triggerName } }
+			: { triggerToStartFrom: { name: triggerName } },
 	);
 	if (started.status !== 200) throw new Error(`run ${workflowId}: ${JSON.stringify(started.body)}`);
 	return String(started.body.data.executionId);

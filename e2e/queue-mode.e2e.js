@@ -455,18 +455,8 @@ for (const line of LINES_TO_TEST) {
 			);
 
 		/** Starts a manual run from main as the editor does; main offloads it to a worker. */
-		const runManually = async (workflowId, triggerName) => {
-			const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
-			const started = await session.rest(
-				'POST',
-				`/workflows/${workflowId}/run`,
-				line === 1
-					? { workflowData: stored, triggerToStartFrom: { name: triggerName } }
-					: { triggerToStartFrom: { name: triggerName } },
-			);
-			assert.equal(started.status, 200, JSON.stringify(started.body));
-			return String(started.body.data.executionId);
-		};
+		const runManually = (workflowId, triggerName) =>
+			n8n.runOnServer(session, line, workflowId, triggerName);
 		const workerNames = () =>
 			Object.keys(topology.processes).filter((name) => name.startsWith('worker'));
 		const workerRunning = (executionId) =>
@@ -481,15 +471,20 @@ for (const line of LINES_TO_TEST) {
 			);
 		let workersStarted = 2;
 		/**
-		 * Starts a worker in place of a dead one, as an orchestrator restarting the pod would. A worker
-		 * starting on the shared user folder reads the event log the dead one left and marks its
+		 * After a worker died: the end of `executionId` (with its data) and when it was seen, with a
+		 * worker started in place of the dead one, as an orchestrator restarting the pod would. A
+		 * worker starting on the shared user folder reads the event log the dead one left and marks its
 		 * unfinished executions crashed, so 1.x would not run the job again: on 1.x the replacement
-		 * starts once `ended` resolves (the other worker finds the job stalled when its lock lapses and
-		 * runs it again), on 2.x at once (2.x never runs a stalled job again; a crash ends it sooner).
+		 * starts once the execution ended (the other worker finds the job stalled when its lock lapses
+		 * and runs it again), on 2.x at once (2.x never runs a stalled job again; a crash ends it sooner).
 		 */
-		const replaceWorker = async (ended) => {
-			if (line === 1) await ended();
-			await topology.spawnWorker(`worker${++workersStarted}`);
+		const endWithReplacement = async (executionId, timeoutMs) => {
+			const replace = () => topology.spawnWorker(`worker${++workersStarted}`);
+			if (line !== 1) await replace();
+			const end = await ended(executionId, timeoutMs, true);
+			const endedAt = Date.now();
+			if (line === 1) await replace();
+			return { end, endedAt };
 		};
 
 		before(async () => {
@@ -622,9 +617,8 @@ for (const line of LINES_TO_TEST) {
 				);
 				const signalledAt = Date.now();
 				topology.processes[worker].child.kill(signal);
-				await replaceWorker(async () => await ended(executionId, 240000, true));
-				const end = await ended(executionId, 240000, true);
-				const endedAfter = Math.round((Date.now() - signalledAt) / 1000);
+				const { end, endedAt } = await endWithReplacement(executionId, 240000);
+				const endedAfter = Math.round((endedAt - signalledAt) / 1000);
 				const dispatches = sim
 					.requests('dispatch')
 					.filter((entry) => entry.id === 'queueLong001' && entry.status === 202);
@@ -674,8 +668,7 @@ for (const line of LINES_TO_TEST) {
 			);
 			const killedAfter = scraped().length;
 			topology.processes[worker].child.kill('SIGKILL');
-			await replaceWorker(async () => await ended(executionId, 300000));
-			const end = await ended(executionId, 300000, true);
+			const { end } = await endWithReplacement(executionId, 300000);
 			const refused = end.data?.resultData?.runData?.['Scrape every page']?.[0]?.data?.main?.[1];
 			const message = refused?.[0]?.json?.error ?? end.data?.resultData?.error?.message ?? '(none)';
 			// Whatever n8n does next (run the job again, or mark it crashed), every URL went out once.
