@@ -28,7 +28,7 @@ const { TEST_KEY } = require('../test/simulator');
 const LINES_TO_RUN = (process.env.BENCH_LINES ?? '1,2').split(',').map(Number);
 const SIZES = (process.env.BENCH_LARGE_SIZES ?? '100,500').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_LARGE_RUNS ?? 1);
-const MODES = ['items', 'file', 'by hand'];
+const MODES = (process.env.BENCH_LARGE_MODES ?? 'items,file,by hand').split(',');
 const RESULTS = path.join(__dirname, 'results-large-files.md');
 
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;

@@ -5,7 +5,7 @@
  * in the node.
  */
 import type { RowSink } from '../../nodes/WebScrapeAi/transport/rowScanner';
-import { RowScanner } from '../../nodes/WebScrapeAi/transport/rowScanner';
+import { RowScanner, rowText } from '../../nodes/WebScrapeAi/transport/rowScanner';
 
 function scan(body: string, chunkSizes: (index: number) => number) {
 	const rows: unknown[] = [];
@@ -14,7 +14,7 @@ function scan(body: string, chunkSizes: (index: number) => number) {
 		reset: () => (rows.length = 0),
 		expect: (count) => expected.push(count),
 		row: (json, keys, oneLine) => {
-			const text = Buffer.concat(json).toString('utf8');
+			const text = rowText(json);
 			expect(oneLine).toBe(!/[\r\n]/.test(text));
 			const row = JSON.parse(text) as unknown;
 			// An object's keys as read, each once, in order; nothing else has keys.

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { ApiEnvelope } from '../transport';
-import type { RowSink } from '../transport/rowScanner';
+import type { RowBytes, RowSink } from '../transport/rowScanner';
+import { rowText } from '../transport/rowScanner';
 
 /**
  * A run's rows as one file (JSON Lines or CSV) stored through n8n's binary data helpers, so it lands
@@ -94,9 +95,10 @@ class FileBytes {
 		this.used = 0;
 	}
 
-	write(bytes: Buffer): void {
-		this.room(bytes.length);
-		this.used += bytes.copy(this.current, this.used);
+	/** source[from, to). */
+	write(source: Buffer, from: number, to: number): void {
+		this.room(to - from);
+		this.used += source.copy(this.current, this.used, from, to);
 	}
 
 	writeByte(byte: number): void {
@@ -172,14 +174,14 @@ export class RowFile implements RowSink {
 		this.rows = 0;
 	}
 
-	row(json: Buffer[], keys: string[] | undefined, oneLine: boolean): void {
+	row(json: RowBytes, keys: string[] | undefined, oneLine: boolean): void {
 		if (this.format === 'csv' || !keys || !oneLine) {
-			const text = (json.length === 1 ? json[0] : Buffer.concat(json)).toString('utf8');
-			this.add(JSON.parse(text) as unknown, keys);
+			this.add(JSON.parse(rowText(json)) as unknown, keys);
 			return;
 		}
 		this.addColumns(keys);
-		for (const part of json) this.bytes.write(part);
+		for (const part of json.head) this.bytes.write(part, 0, part.length);
+		this.bytes.write(json.chunk, json.from, json.to);
 		this.bytes.writeByte(NEWLINE);
 		this.rows++;
 	}

@@ -8,16 +8,33 @@
  * is joined before it is decoded.
  */
 
+/**
+ * A row's JSON as the body has it: the slices of earlier chunks it began in (`head`, usually none),
+ * then `chunk` from `from` to `to`. Offsets, not a slice per row: a view per row was most of the
+ * time (and of the garbage) a 100,000-row run took. Valid only during the call: copy what is kept.
+ */
+export interface RowBytes {
+	head: Buffer[];
+	chunk: Buffer;
+	from: number;
+	to: number;
+}
+
+/** A row's JSON text. */
+export function rowText(json: RowBytes): string {
+	if (json.head.length === 0) return json.chunk.toString('utf8', json.from, json.to);
+	return Buffer.concat([...json.head, json.chunk.subarray(json.from, json.to)]).toString('utf8');
+}
+
 /** Where the rows go. */
 export interface RowSink {
 	/** A new attempt of the request: forget earlier rows; the body's length when it is known. */
 	reset(bodyBytes?: number): void;
 	/**
-	 * One row: its JSON as in the body, in one or more slices of the chunks read (valid only during
-	 * the call: copy what is kept); for an object its keys, in order (the same array as the row
+	 * One row: its JSON's bytes; for an object its keys, in order (the same array as the row
 	 * before's when they are the same keys); and whether it is written on one line.
 	 */
-	row(json: Buffer[], keys: string[] | undefined, oneLine: boolean): void;
+	row(json: RowBytes, keys: string[] | undefined, oneLine: boolean): void;
 	/** How many rows the run says it has (`data.items_extracted`), when it says so before them. */
 	expect?(rows: number): void;
 }
@@ -57,7 +74,8 @@ export class RowScanner {
 	private rowCount: number | undefined;
 	/** Inside a page's `items` array: the row being read (its slices, its depth, its own string). */
 	private inRows = false;
-	private row: Buffer[] = [];
+	/** The row handed to the sink (one object, reused); its head holds the slices of earlier chunks. */
+	private readonly row: RowBytes = { head: [], chunk: Buffer.alloc(0), from: 0, to: 0 };
 	private rowStarted = false;
 	private rowDepth = 0;
 	private rowInString = false;
@@ -83,11 +101,11 @@ export class RowScanner {
 		const length = chunk.length;
 		for (let at = 0; at < length; at++) {
 			if (this.inRows) {
-				const end = this.scanRows(chunk, at);
-				if (end.leftRows) {
+				const closedAt = this.scanRows(chunk, at);
+				if (closedAt !== -1) {
 					// The `]` that closes the rows goes to the skeleton: from it on, the body is read as usual.
-					from = end.at;
-					at = end.at - 1;
+					from = closedAt;
+					at = closedAt - 1;
 					continue;
 				}
 				from = length;
@@ -187,109 +205,132 @@ export class RowScanner {
 	}
 
 	/**
-	 * Reads rows from `at` to the end of the chunk, or to the `]` that closes the page's items.
-	 * Returns where reading as usual resumes (at that `]`), or leftRows false when the chunk ended.
+	 * Reads rows from `at` to the end of the chunk, or to the `]` that closes the page's items, and
+	 * returns where that `]` is (reading as usual resumes there), or -1 when the chunk ended first.
+	 * The row's state lives in locals while the loop runs (kept in fields between chunks): this loop
+	 * reads every byte of every row, and fields cost a load and a store per byte.
 	 */
-	private scanRows(chunk: Buffer, at: number): { leftRows: boolean; at: number } {
+	private scanRows(chunk: Buffer, at: number): number {
 		const length = chunk.length;
-		// Where the next backslash of this chunk is (-2: not looked for yet; -1: none).
-		let backslashAt = -2;
-		let rowFrom = this.rowStarted ? at : -1;
-		for (let i = at; i < length; i++) {
-			const byte = chunk[i];
-			if (!this.rowStarted) {
+		let started = this.rowStarted;
+		let depth = this.rowDepth;
+		let inString = this.rowInString;
+		let escaped = this.rowEscaped;
+		let scalar = this.rowIsScalar;
+		let isObject = this.rowIsObject;
+		let expectKey = this.rowExpectKey;
+		let lineBreak = this.rowLineBreak;
+		let rowFrom = started ? at : -1;
+		let closedAt = -1;
+		let i = at;
+		for (; i < length; i++) {
+			let byte = chunk[i];
+			if (!started) {
 				if (isSpace(byte) || byte === COMMA) continue;
 				if (byte === CLOSE_ARRAY) {
-					this.inRows = false;
-					return { leftRows: true, at: i };
+					closedAt = i;
+					break;
 				}
-				this.rowStarted = true;
-				this.rowDepth = 0;
-				this.rowInString = false;
-				this.rowEscaped = false;
-				this.rowIsScalar = false;
-				this.rowIsObject = byte === OPEN_OBJECT;
-				this.rowExpectKey = this.rowIsObject;
-				this.rowLineBreak = false;
+				started = true;
+				depth = byte === OPEN_OBJECT || byte === OPEN_ARRAY ? 1 : 0;
+				inString = byte === QUOTE;
+				escaped = false;
+				scalar = depth === 0 && !inString;
+				isObject = byte === OPEN_OBJECT;
+				expectKey = isObject;
+				lineBreak = false;
 				this.keys.start();
 				rowFrom = i;
-				if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth = 1;
-				else if (byte === QUOTE) this.rowInString = true;
-				else this.rowIsScalar = true;
 				continue;
 			}
-			if (this.rowInString) {
-				if (this.rowEscaped) this.rowEscaped = false;
-				else if (byte === BACKSLASH) this.rowEscaped = true;
-				else if (byte === QUOTE) {
-					this.rowInString = false;
-					if (this.rowKey.open) {
-						const key = this.rowKey.end(chunk, i);
-						this.keys.add(key.bytes, key.from, key.to);
-					}
-					// A row that is a string ends with its closing quote.
-					if (this.rowDepth === 0) {
-						this.row.push(chunk.subarray(rowFrom, i + 1));
-						this.flushRow();
-						rowFrom = -1;
-					}
-				} else if (this.rowDepth > 0) {
-					// Skip ahead to the next quote or backslash: most of a row's bytes are in its strings.
-					if (backslashAt !== -1 && backslashAt <= i) backslashAt = chunk.indexOf(BACKSLASH, i + 1);
-					const quoteAt = chunk.indexOf(QUOTE, i + 1);
-					const next =
-						quoteAt === -1
-							? backslashAt
-							: backslashAt === -1
-								? quoteAt
-								: Math.min(quoteAt, backslashAt);
-					i = (next === -1 ? length : next) - 1;
+			if (inString) {
+				if (escaped) {
+					escaped = false;
+					continue;
+				}
+				// Most of a row's bytes are in its strings: run to the next quote or backslash.
+				while (byte !== QUOTE && byte !== BACKSLASH && ++i < length) byte = chunk[i];
+				if (i === length) break;
+				if (byte === BACKSLASH) {
+					escaped = true;
+					continue;
+				}
+				inString = false;
+				if (this.rowKey.open) {
+					const key = this.rowKey.end(chunk, i);
+					this.keys.add(key.bytes, key.from, key.to);
+				}
+				// A row that is a string ends with its closing quote.
+				if (depth === 0) {
+					this.emitRow(chunk, rowFrom, i + 1, isObject, lineBreak);
+					started = false;
+					rowFrom = -1;
 				}
 				continue;
 			}
-			if (this.rowIsScalar) {
+			if (scalar) {
 				if (isSpace(byte) || byte === COMMA || byte === CLOSE_ARRAY) {
-					this.row.push(chunk.subarray(rowFrom, i));
-					this.flushRow();
+					this.emitRow(chunk, rowFrom, i, isObject, lineBreak);
+					started = false;
 					rowFrom = -1;
 					if (byte === CLOSE_ARRAY) {
-						this.inRows = false;
-						return { leftRows: true, at: i };
+						closedAt = i;
+						break;
 					}
 				}
 				continue;
 			}
 			if (byte === QUOTE) {
-				this.rowInString = true;
-				if (this.rowExpectKey && this.rowDepth === 1) {
-					this.rowExpectKey = false;
+				inString = true;
+				if (expectKey && depth === 1) {
+					expectKey = false;
 					this.rowKey.start(i + 1);
 				}
 			} else if (byte === COMMA) {
-				if (this.rowIsObject && this.rowDepth === 1) this.rowExpectKey = true;
+				if (isObject && depth === 1) expectKey = true;
 			} else if (byte === 0x0a || byte === 0x0d) {
-				this.rowLineBreak = true;
-			} else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) this.rowDepth++;
+				lineBreak = true;
+			} else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) depth++;
 			else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
-				this.rowDepth--;
-				if (this.rowDepth === 0) {
-					this.row.push(chunk.subarray(rowFrom, i + 1));
-					this.flushRow();
+				depth--;
+				if (depth === 0) {
+					this.emitRow(chunk, rowFrom, i + 1, isObject, lineBreak);
+					started = false;
 					rowFrom = -1;
 				}
 			}
 		}
-		if (this.rowStarted && rowFrom !== -1) this.row.push(chunk.subarray(rowFrom, length));
+		this.rowStarted = started;
+		this.rowDepth = depth;
+		this.rowInString = inString;
+		this.rowEscaped = escaped;
+		this.rowIsScalar = scalar;
+		this.rowIsObject = isObject;
+		this.rowExpectKey = expectKey;
+		this.rowLineBreak = lineBreak;
+		if (closedAt !== -1) {
+			this.inRows = false;
+			return closedAt;
+		}
+		if (started && rowFrom !== -1) this.row.head.push(chunk.subarray(rowFrom, length));
 		this.rowKey.carry(chunk);
-		return { leftRows: false, at: length };
+		return -1;
 	}
 
-	/** Hands the row just read to the sink. */
-	private flushRow(): void {
-		this.rowStarted = false;
-		const parts = this.row;
-		this.row = [];
-		this.sink.row(parts, this.rowIsObject ? this.keys.end() : undefined, !this.rowLineBreak);
+	/** Hands the row that ends at chunk[to] to the sink. */
+	private emitRow(
+		chunk: Buffer,
+		from: number,
+		to: number,
+		isObject: boolean,
+		lineBreak: boolean,
+	): void {
+		const row = this.row;
+		row.chunk = chunk;
+		row.from = from;
+		row.to = to;
+		this.sink.row(row, isObject ? this.keys.end() : undefined, !lineBreak);
+		if (row.head.length > 0) row.head = [];
 	}
 }
 
