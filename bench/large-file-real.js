@@ -13,7 +13,8 @@
  * above the same server idle just before (after a warm-up run: see measure), and the bytes of the
  * execution n8n saved in its database.
  * Prints a table and writes bench/results-large-files.md. BENCH_LARGE_SIZES=100,500 (pages of
- * 1,000 rows) and BENCH_LARGE_RUNS=1 (rounds; the median is kept) change the work done.
+ * 1,000 rows), BENCH_LARGE_RUNS=1 (rounds; the median is kept) and BENCH_LARGE_MODES=items,file
+ * (the ways, for a diagnosis; the targets need both) change the work done.
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -227,6 +228,7 @@ function report(results) {
 		}
 		const file = r.figures.file;
 		const items = r.figures.items;
+		if (!file || !items) continue;
 		const check = (what, value, target, met) =>
 			targets.push(
 				`| ${r.version} | ${r.rows.toLocaleString('en')} | ${what} | ${value} | ${target} | ${met ? 'yes' : '**no**'} |`,
