@@ -63,18 +63,23 @@ function savedExecution(prepared, executionId) {
 			console.log(JSON.stringify({ bytes, times, rows }));
 			db.close();
 		});`;
-	const out = execFileSync(
-		node,
-		[
-			'-e',
-			script,
-			path.join(prepared.dir, 'node_modules'),
-			path.join(prepared.userFolder, '.n8n', 'database.sqlite'),
-			executionId,
-		],
-		{ maxBuffer: 1 << 20 },
-	);
-	return JSON.parse(String(out));
+	const args = [
+		'-e',
+		script,
+		path.join(prepared.dir, 'node_modules'),
+		path.join(prepared.userFolder, '.n8n', 'database.sqlite'),
+		executionId,
+	];
+	// Once in a 160 MB execution (1.x, by hand), the read gave something flatted could not parse,
+	// though the row in the database was whole when looked at after: read again.
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return JSON.parse(String(execFileSync(node, args, { maxBuffer: 1 << 20 })));
+		} catch (error) {
+			if (attempt === 3) throw error;
+			execFileSync('sleep', ['2']);
+		}
+	}
 }
 
 /** The RSS of n8n's process tree at rest: the median of 2 s of samples. */
