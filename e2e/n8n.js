@@ -5,7 +5,7 @@
  * does, imports credentials and workflows with n8n's CLI, boots it on 127.0.0.1 and drives it over
  * its REST and public APIs. Used by `npm start` and `npm run test:e2e`.
  */
-const { execFile, execFileSync, spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -431,19 +431,26 @@ async function executeWorkflow(prepared, id) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const node =
 		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	// Its standard output goes to a file, not a pipe: n8n exits as soon as it has written the run data,
+	// and a pipe's unread tail (megabytes for a 20,000-row output) was lost with it once.
+	const outFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-execute-')), 'stdout.json');
+	const out = fs.openSync(outFile, 'w');
 	// Asynchronous: a simulator in this process must keep answering the workflow's requests.
-	const stdout = await new Promise((resolve, reject) =>
-		execFile(
-			node,
-			[bin, 'execute', `--id=${id}`, '--rawOutput'],
-			{ env, cwd: prepared.dir, maxBuffer: 64 << 20 },
-			(error, out, err) => {
-				if (error && !String(out).includes('{'))
-					reject(new Error(`n8n execute failed: ${err || error.message}`));
-				else resolve(String(out));
-			},
-		),
-	);
+	const stderr = await new Promise((resolve, reject) => {
+		const child = spawn(node, [bin, 'execute', `--id=${id}`, '--rawOutput'], {
+			env,
+			cwd: prepared.dir,
+			stdio: ['ignore', out, 'pipe'],
+		});
+		let err = '';
+		child.stderr.on('data', (chunk) => (err += chunk));
+		child.on('error', reject);
+		child.on('close', () => resolve(err));
+	});
+	fs.closeSync(out);
+	const stdout = fs.readFileSync(outFile, 'utf8');
+	fs.rmSync(path.dirname(outFile), { recursive: true, force: true });
+	if (!stdout.includes('{')) throw new Error(`n8n execute failed: ${stderr || 'no output'}`);
 	const start = stdout.indexOf('{\n');
 	const end = stdout.lastIndexOf('\n}');
 	return JSON.parse(
