@@ -121,7 +121,7 @@ describe('Output: One File', () => {
 		expect(rows[0][1]).toBe('line one\nline two');
 	});
 
-	test('an empty run gives an empty file (no rows, so no columns to name), not an error', async () => {
+	test('an empty run gives an empty file (no rows, and no CSV Columns listed: no columns to name), not an error', async () => {
 		for (const fileFormat of ['jsonl', 'csv']) {
 			const { outputs, error } = await api.run(run('emptyRecipe', { output: 'file', fileFormat }));
 			expect(error).toBeUndefined();
@@ -129,6 +129,35 @@ describe('Output: One File', () => {
 			expect(item.json).toMatchObject({ rows: 0, columns: [], file: { bytes: 0 } });
 			expect(contentOf(item)).toBe('');
 		}
+	});
+
+	test('CSV Columns: the header starts with the fields listed, in their order (once each); a field not listed follows; an empty run gives just that header', async () => {
+		const { outputs } = await api.run(
+			run('fileRecipe1', {
+				output: 'file',
+				fileFormat: 'csv',
+				csvColumns: ' price, name ,missing,, price',
+			}),
+		);
+		const [item] = outputs[0]!;
+		const columns = ['price', 'name', 'missing', 'note', 'tags', 'empty', 'extra'];
+		expect(item.json.columns).toEqual(columns);
+		const [header, ...rows] = parseCsv(contentOf(item));
+		expect(header).toEqual(columns);
+		expect(rows).toHaveLength(12);
+		for (const [at, row] of rows.entries()) {
+			expect(row).toHaveLength(columns.length);
+			expect(row.slice(0, 3)).toEqual([String(itemsMode[at].price), itemsMode[at].name, '']);
+		}
+		expect(rows[2][6]).toBe('日本語 ✓');
+
+		const empty = await api.run(
+			run('emptyRecipe', { output: 'file', fileFormat: 'csv', csvColumns: 'sku, title' }),
+		);
+		expect(empty.error).toBeUndefined();
+		const [emptyItem] = empty.outputs[0]!;
+		expect(emptyItem.json).toMatchObject({ rows: 0, columns: ['sku', 'title'] });
+		expect(contentOf(emptyItem)).toBe('sku,title\r\n');
 	});
 
 	test('a run that failed gives the same error as items mode', async () => {

@@ -61,6 +61,16 @@ export function fileFields(show: NonNullable<IDisplayOptions['show']>): INodePro
 			],
 		},
 		{
+			displayName: 'CSV Columns',
+			name: 'csvColumns',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. sku, title, price',
+			displayOptions: { show: { ...show, output: ['file'], fileFormat: ['csv'] } },
+			description:
+				"Optional. The recipe's fields, comma-separated, in the order the file's columns should have. The header starts with them, so it is the same from run to run, and an empty run gives a file with just this header (webscrape.ai's answer does not name the fields). A field a row has that is not listed gets a column after them.",
+		},
+		{
 			displayName: 'Put Output File in Field',
 			name: 'binaryPropertyName',
 			type: 'string',

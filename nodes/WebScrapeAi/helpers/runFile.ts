@@ -7,7 +7,8 @@ import { rowText } from '../transport/rowScanner';
 /**
  * A run's rows as one file (JSON Lines or CSV) stored through n8n's binary data helpers, so it lands
  * wherever the instance keeps binary data (memory, filesystem, S3, database) and the rows are never
- * held as n8n items. CSV columns: every field any row has, in the order first seen.
+ * held as n8n items. CSV columns: those listed (CSV Columns), then every other field any row has, in
+ * the order first seen.
  */
 export type FileFormat = 'jsonl' | 'csv';
 
@@ -146,8 +147,13 @@ export class RowFile implements RowSink {
 	columns: string[] = [];
 	rows = 0;
 
-	constructor(readonly format: FileFormat) {
+	/** `listedColumns`: CSV columns the header starts with, whatever the rows (CSV Columns). */
+	constructor(
+		readonly format: FileFormat,
+		private readonly listedColumns: string[] = [],
+	) {
 		this.bytes = this.newBytes(undefined);
+		this.addColumns(listedColumns);
 	}
 
 	private newBytes(sizeHint: number | undefined): FileBytes {
@@ -172,6 +178,7 @@ export class RowFile implements RowSink {
 		this.shortLines = [];
 		this.expectedRows = undefined;
 		this.rows = 0;
+		this.addColumns(this.listedColumns);
 	}
 
 	row(json: RowBytes, keys: string[] | undefined, oneLine: boolean): void {
@@ -218,7 +225,7 @@ export class RowFile implements RowSink {
 	/** The file's bytes (handed over: the file is empty after). */
 	content(): Buffer {
 		if (this.format === 'jsonl') return this.bytes.take();
-		// A run without rows has no columns to name: its file is empty, not a header.
+		// A run without rows has no columns to name unless they were listed: its file is then empty.
 		const header = Buffer.from(
 			this.columns.length > 0 ? `${this.columns.map(csvField).join(',')}\r\n` : '',
 			'utf8',

@@ -21,8 +21,9 @@ export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 export interface RunSettings {
 	waitForCompletion: boolean;
 	output: 'items' | 'run' | 'file';
-	/** Output "file": the format, and the binary property the file goes under. */
+	/** Output "file": the format, the CSV columns listed first, the binary property it goes under. */
 	fileFormat: FileFormat;
+	csvColumns: string[];
 	binaryPropertyName: string;
 	/** Output "items": rows grouped into one item each this many (1: an item per row). */
 	rowsPerItem: number;
@@ -49,7 +50,7 @@ export function runsAsTool(context: IExecuteFunctions): boolean {
 function readOutputFile(
 	context: IExecuteFunctions,
 	itemIndex: number,
-): { fileFormat: FileFormat; binaryPropertyName: string } {
+): Pick<RunSettings, 'fileFormat' | 'csvColumns' | 'binaryPropertyName'> {
 	const fileFormat = context.getNodeParameter('fileFormat', itemIndex, 'jsonl') as FileFormat;
 	const name = String(
 		context.getNodeParameter('binaryPropertyName', itemIndex, 'data') ?? '',
@@ -66,7 +67,19 @@ function readOutputFile(
 			`Put Output File in Field must be a field name such as "data" [item ${itemIndex}]`,
 			{ itemIndex, description: 'Letters, digits, "-" and "_" only.' },
 		);
-	return { fileFormat, binaryPropertyName: name };
+	// Listed once each, in order; a name cannot hold a comma.
+	const csvColumns =
+		fileFormat === 'csv'
+			? [
+					...new Set(
+						String(context.getNodeParameter('csvColumns', itemIndex, '') ?? '')
+							.split(',')
+							.map((column) => column.trim())
+							.filter((column) => column !== ''),
+					),
+				]
+			: [];
+	return { fileFormat, csvColumns, binaryPropertyName: name };
 }
 
 export const DEFAULT_TIMEOUT_S = 960;
@@ -370,7 +383,7 @@ function groupedRows(
  */
 export function rowFileFor(settings: RunSettings): RowFile | undefined {
 	return settings.output === 'file' && settings.toolRowLimit === 0
-		? new RowFile(settings.fileFormat)
+		? new RowFile(settings.fileFormat, settings.csvColumns)
 		: undefined;
 }
 
