@@ -28,7 +28,7 @@ for (const line of LINES_TO_TEST) {
 			const workflows = new Map();
 			const activate = [];
 			for (const suite of SUITES) {
-				const parts = suite.setup(shared);
+				const parts = await suite.setup(shared);
 				credentials.push(...(parts.credentials ?? []));
 				for (const workflow of parts.workflows ?? []) workflows.set(workflow.id, workflow);
 				activate.push(...(parts.activate ?? []));
