@@ -80,7 +80,6 @@ async function startS3StandIn() {
 				ignoreSSLIssues: false,
 			},
 		}),
-		close: () => new Promise((resolve) => server.close(resolve)),
 	};
 }
 
