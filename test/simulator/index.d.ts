@@ -13,9 +13,12 @@ export interface LogEntry {
 	account?: string;
 	contentType?: string;
 	body?: any;
-	status?: number | 'reset';
+	status?: number | 'reset' | 'cut';
 	fault?: string;
+	/** The run a dispatch created. */
 	runId?: string;
+	/** What a scrape or extraction was charged. */
+	credits?: number;
 }
 
 export interface FaultSpec {
@@ -38,6 +41,8 @@ export interface FaultSpec {
 	reason?: 'rate_limit_per_min' | 'max_concurrent_requests' | 'sb_runs_per_month';
 	retryAfter?: number | string;
 	delayMs?: number;
+	/** type 'status': the request is processed (and billed) first, then answered with the status. */
+	processed?: boolean;
 }
 
 export interface RecipeSpec {
@@ -114,6 +119,8 @@ export declare class Simulator {
 	addRecipe(id: string, spec?: RecipeSpec): RecipeSpec;
 	fault(spec: FaultSpec): void;
 	clearFaults(): void;
+	faultWith(picker: ((entry: LogEntry) => FaultSpec | undefined) | undefined): void;
+	refuseConnections(ms: number): void;
 	faultRandomly(rate: number, kinds?: string[]): void;
 	start(port?: number): Promise<string>;
 	stop(): Promise<void>;

@@ -5,6 +5,7 @@
  * run against it; it listens on 127.0.0.1 only.
  */
 const http = require('node:http');
+const net = require('node:net');
 const crypto = require('node:crypto');
 
 const TEST_KEY = 'wsg_live_TESTkey0123456789abcdefghijklmno';
@@ -89,6 +90,7 @@ class Simulator {
 		this.runs = new Map();
 		this.faults = [];
 		this.randomFaults = undefined;
+		this.faultPicker = undefined;
 		this.log = [];
 		this.deliveries = [];
 		this.pendingDeliveries = new Set();
@@ -184,6 +186,35 @@ class Simulator {
 		this.faults = [];
 	}
 
+	/**
+	 * Decides each request's fault with a function of its log entry (route, id, body, account), so a
+	 * test can draw faults per item and attempt whatever order concurrent requests arrive in. It is
+	 * asked before the scripted faults; undefined: no fault from it.
+	 */
+	faultWith(picker) {
+		this.faultPicker = picker;
+	}
+
+	/**
+	 * Stops accepting connections for `ms`: requests sent meanwhile are refused (ECONNREFUSED) and
+	 * never reach the log; connections already open go on.
+	 */
+	refuseConnections(ms) {
+		if (!this.server || this.refusing) return;
+		const { port, handler } = { port: this.port, handler: this.server.listeners('request')[0] };
+		this.refusing = true;
+		// net.Server's close: stops listening but, unlike http.Server's, leaves idle keep-alive
+		// connections open (closing them under a client that is reusing one is a reset, not a refusal).
+		net.Server.prototype.close.call(this.server);
+		this.later(ms, () => {
+			const server = http.createServer(handler);
+			this.adopt(server);
+			server.listen(port, '127.0.0.1', () => {
+				this.refusing = false;
+			});
+		});
+	}
+
 	/** Faults a share of all responses at random (seeded), for endurance runs. */
 	faultRandomly(rate, kinds = ['rate_limited', 'status500', 'status502', 'reset', 'slow']) {
 		this.randomFaults = { rate, kinds };
@@ -192,12 +223,7 @@ class Simulator {
 	// ---- lifecycle -----------------------------------------------------------------------------
 
 	async start(port = 0) {
-		this.server = http.createServer((req, res) => this.handle(req, res));
-		this.server.keepAliveTimeout = 5000;
-		this.server.on('connection', (socket) => {
-			this.sockets.add(socket);
-			socket.on('close', () => this.sockets.delete(socket));
-		});
+		this.adopt(http.createServer((req, res) => this.handle(req, res)));
 		await new Promise((resolve) => this.server.listen(port, '127.0.0.1', resolve));
 		this.port = this.server.address().port;
 		this.origin = `http://127.0.0.1:${this.port}`;
@@ -205,12 +231,21 @@ class Simulator {
 		return this.baseUrl;
 	}
 
+	adopt(server) {
+		this.server = server;
+		server.keepAliveTimeout = 5000;
+		server.on('connection', (socket) => {
+			this.sockets.add(socket);
+			socket.on('close', () => this.sockets.delete(socket));
+		});
+	}
+
 	async stop() {
 		for (const timer of this.timers) clearTimeout(timer);
 		this.timers.clear();
 		await Promise.allSettled([...this.pendingDeliveries]);
 		for (const socket of this.sockets) socket.destroy();
-		if (this.server) await new Promise((resolve) => this.server.close(resolve));
+		if (this.server?.listening) await new Promise((resolve) => this.server.close(resolve));
 		this.server = undefined;
 	}
 
@@ -429,7 +464,9 @@ class Simulator {
 		return { route: 'unknown' };
 	}
 
-	takeFault(route) {
+	takeFault(route, entry) {
+		const picked = this.faultPicker && entry ? this.faultPicker(entry) : undefined;
+		if (picked) return picked;
 		const index = this.faults.findIndex(
 			(fault) => fault.times > 0 && (fault.route === '*' || fault.route === route),
 		);
@@ -479,7 +516,7 @@ class Simulator {
 				fault: undefined,
 			};
 			this.log.push(entry);
-			const fault = this.takeFault(route);
+			const fault = this.takeFault(route, entry);
 			if (fault) entry.fault = fault.type;
 			const respond = () => this.respond(req, res, entry, fault, key);
 			if (fault && fault.type === 'slow') this.later(fault.delayMs ?? 1000, respond);
@@ -524,6 +561,9 @@ class Simulator {
 					req.socket.destroy();
 					return;
 				case 'status':
+					// processed: webscrape.ai did the work, then the answer became an error (a 504
+					// from a gateway that stopped waiting); answered below, once processed.
+					if (fault.processed) break;
 					return this.sendError(
 						res,
 						entry,
@@ -536,7 +576,7 @@ class Simulator {
 						res,
 						entry,
 						'rate_limited',
-						{ details: RATE_LIMIT_DETAILS[fault.reason ?? 'rate_limit_per_min'] },
+						{ details: fault.details ?? RATE_LIMIT_DETAILS[fault.reason ?? 'rate_limit_per_min'] },
 						headers,
 					);
 				case 'html':
@@ -621,6 +661,12 @@ class Simulator {
 
 	answerRoute(req, res, entry, fault, key, account) {
 		const answer = (status, body) => {
+			if (fault && fault.type === 'status' && fault.processed) {
+				return this.sendError(res, entry, fault.code ?? 'gateway_timeout', {
+					status: fault.status ?? 504,
+					message: fault.message ?? 'upstream timed out',
+				});
+			}
 			if (fault && fault.type === 'reset-after') {
 				entry.status = 'reset';
 				req.socket.destroy();
@@ -761,6 +807,7 @@ class Simulator {
 			return false;
 		}
 		account.credits -= credits;
+		entry.credits = credits;
 		return true;
 	}
 
