@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { BatchStoppedError } from '../transport';
+import type { BilledRequests } from './billedRequests';
 import type { DispatchRecord } from './processedRecord';
 
 /**
@@ -42,12 +43,11 @@ export function errorItem(
 	this: IExecuteFunctions,
 	error: unknown,
 	itemIndex: number,
-	extra: IDataObject = {},
 ): INodeExecutionData {
 	const nodeError = asNodeError.call(this, error, itemIndex);
 	const json: IDataObject = { error: nodeError.message };
 	if (nodeError.description) json.description = nodeError.description;
-	return { json: { ...json, ...extra }, error: nodeError, pairedItem: { item: itemIndex } };
+	return { json, error: nodeError, pairedItem: { item: itemIndex } };
 }
 
 /**
@@ -75,12 +75,12 @@ export function prepareItems<T>(
 }
 
 /** Per-item outcome of a batch: output items, or the error the item ended with. */
-export type ItemOutcome = INodeExecutionData[] | { error: unknown; extra?: IDataObject };
+export type ItemOutcome = INodeExecutionData[] | { error: unknown };
 
 export interface BatchOptions {
 	concurrency: number;
-	/** Ids of runs started so far per item, so a failing batch can say what it leaves behind. */
-	startedRuns?: Map<number, string>;
+	/** What the batch's billed requests came to, so a failing batch names every one it leaves. */
+	billed?: BilledRequests;
 	/** The batch's billed-call record: told when each item is done, so it can fold its claims. */
 	record?: DispatchRecord;
 }
@@ -129,12 +129,11 @@ export async function executeBatch(
 	);
 	await record?.fold(true);
 
-	if (fatal)
-		throw withStartedRuns(
-			asNodeError.call(this, fatal.error, fatal.itemIndex),
-			fatal.itemIndex,
-			options,
-		);
+	const { billed } = options;
+	if (fatal) {
+		const error = asNodeError.call(this, fatal.error, fatal.itemIndex);
+		throw billed ? billed.stopped(error, fatal.itemIndex) : error;
+	}
 
 	const output: INodeExecutionData[] = [];
 	outcomes.forEach((outcome, itemIndex) => {
@@ -142,22 +141,11 @@ export async function executeBatch(
 		if (Array.isArray(outcome)) {
 			for (const item of outcome) output.push(item);
 		} else {
-			output.push(errorItem.call(this, outcome.error, itemIndex, outcome.extra));
+			const error = asNodeError.call(this, outcome.error, itemIndex);
+			output.push(
+				errorItem.call(this, billed ? billed.explain(error, itemIndex) : error, itemIndex),
+			);
 		}
 	});
 	return output;
-}
-
-/** Names the runs other items already started, so stopping the batch loses none of them. */
-function withStartedRuns(error: NodeError, failedItem: number, options: BatchOptions): NodeError {
-	const others = [...(options.startedRuns ?? new Map<number, string>()).entries()]
-		.filter(([itemIndex]) => itemIndex !== failedItem)
-		.sort(([a], [b]) => a - b);
-	if (others.length === 0) return error;
-	const list = others.map(([itemIndex, runId]) => `${runId} (item ${itemIndex})`).join(', ');
-	const note = `This execution had also started ${others.length} other run${
-		others.length === 1 ? '' : 's'
-	}, which go on at webscrape.ai: ${list}. Fetch them with Run → Get instead of running the node again, or turn on "Continue (using error output)" so one failing item does not stop the others.`;
-	error.description = error.description ? `${error.description} ${note}` : note;
-	return error;
 }

@@ -124,6 +124,8 @@ const NOT_SENT_CODES = new Set([
 	'EADDRNOTAVAIL',
 ]);
 const SAFE_WRITE_RETRY_STATUSES = new Set([500, 502, 503]);
+/** A proxy's "I stopped waiting": webscrape.ai behind it may have gone on and billed the request. */
+const GATEWAY_TIMEOUT = 504;
 
 /** Whether `text` is an absolute http(s) URL (page URLs and the credential's Base URL). */
 export function isHttpUrl(text: string): boolean {
@@ -322,11 +324,14 @@ function isRetryable(kind: RequestKind, failure: ApiFailure): boolean {
 	return SAFE_WRITE_RETRY_STATUSES.has(failure.status);
 }
 
-/** A write whose request may have reached the server, with no answer to tell what it did. */
+/**
+ * A write whose request may have reached the server, with no answer to tell what it did: no answer
+ * at all, an answer that cannot be read, or a gateway that stopped waiting for webscrape.ai (504).
+ */
 function outcomeUnknown(kind: RequestKind, failure: ApiFailure): boolean {
 	if (kind === 'read') return false;
 	if (failure.status === 0) return !NOT_SENT_CODES.has(failure.networkCode ?? '');
-	return failure.status >= 200 && failure.status < 300;
+	return (failure.status >= 200 && failure.status < 300) || failure.status === GATEWAY_TIMEOUT;
 }
 
 function unknownOutcomeText(call: ApiCall): { message: string; advice: string } {
@@ -443,8 +448,11 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'));
 		} catch (error) {
 			pacer?.settled(false);
-			throwIfStopped(this, call.stop);
+			if (cancelSignalOf(this)?.aborted) throw cancelledError(this);
 			failure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
+			// A stopping batch drops a request only if it never reached webscrape.ai: one that may
+			// have goes on to its own error below, so the batch's error can name it.
+			if (call.stop?.aborted && !outcomeUnknown(call.kind, failure)) throw new BatchStoppedError();
 		}
 		failure.retries = retry;
 

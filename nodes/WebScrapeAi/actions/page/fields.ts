@@ -9,6 +9,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { BilledRequests } from '../../helpers/billedRequests';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
 import { budgetFor, openBudget, PAGE_CREDITS, reportSpent } from '../../helpers/creditBudget';
@@ -82,6 +83,7 @@ export async function executePageRequests(
 		if (refusal) throw refusal;
 	}
 	const slots = new PlanSlots(concurrency);
+	const billed = new BilledRequests('page');
 	const output = await executeBatch.call(
 		this,
 		outcomes,
@@ -97,10 +99,10 @@ export async function executePageRequests(
 				unit: 'requests in flight',
 			};
 			const request = { method: 'POST' as const, path, body, kind: 'write' as const };
-			const billed = { request: { ...request, subject: { kind: 'page' as const } }, worst };
+			const call = { request: { ...request, subject: { kind: 'page' as const } }, worst };
 			return await sendBilledCall(
 				this,
-				{ ...billed, slots, wait, record, budget },
+				{ ...call, slots, wait, record, billed, budget },
 				async (answer) => {
 					const json = {
 						...answer.data,
@@ -111,7 +113,7 @@ export async function executePageRequests(
 				},
 			);
 		},
-		{ concurrency, record },
+		{ concurrency, billed, record },
 	);
 	reportSpent(this, budget);
 	return output;

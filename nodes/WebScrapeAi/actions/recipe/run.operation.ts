@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
+import { BilledRequests } from '../../helpers/billedRequests';
 import { DispatchRecord } from '../../helpers/processedRecord';
 import { sendBilledCall } from '../../helpers/billedCall';
 import { budgetFor, endedRunCost, openBudget, reportSpent } from '../../helpers/creditBudget';
@@ -105,7 +106,7 @@ export async function execute(
 		const worstCases = prepared.map((run) => (run ? runCost.worst : 0));
 		await openBudget(this, budget, record, worstCases, usage);
 	}
-	const startedRuns = new Map<number, string>();
+	const billed = new BilledRequests('run');
 	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
 	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
 	const slots = new PlanSlots(batch.concurrency);
@@ -150,14 +151,13 @@ export async function execute(
 					kind: 'dispatch' as const,
 					subject: { kind: 'recipe' as const, id: recipeId },
 				};
-				const billed = { request, slots, wait, record, budget, worst: runCost?.worst };
-				return await sendBilledCall(this, billed, async (dispatch, cost) => {
+				const call = { request, slots, wait, record, billed, budget, worst: runCost?.worst };
+				return await sendBilledCall(this, call, async (dispatch, cost) => {
 					const onEnded = (ended: ApiEnvelope) =>
 						cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
 					const startedAt = Date.now();
 					const runId = String(dispatch.data.run_id ?? '');
 					settleToolRun?.(runId || undefined);
-					if (runId) startedRuns.set(itemIndex, runId);
 					if (!settings.waitForCompletion || !runId) {
 						return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
 					}
@@ -187,7 +187,7 @@ export async function execute(
 				settleToolRun?.(undefined);
 			}
 		},
-		{ concurrency: batch.concurrency, startedRuns, record },
+		{ concurrency: batch.concurrency, billed, record },
 	);
 	reportSpent(this, budget);
 	return output;
