@@ -133,10 +133,29 @@ describe('API errors and retries', () => {
 	);
 
 	test('HTTP 504 on dispatch is not retried: the run may exist', async () => {
-		api.sim.fault({ route: 'dispatch', type: 'status', status: 504, retryAfter: 0 });
+		// A gateway that stopped waiting: webscrape.ai behind it went on and started the run.
+		api.sim.fault({ route: 'dispatch', type: 'status', status: 504, processed: true });
 		const { error } = await api.run(runQuick());
-		expect(error?.message).toBe('webscrape.ai had a server error (HTTP 504, internal_error)');
+		expect(error?.message).toBe(
+			'The run of recipe "quick1" may have started, but webscrape.ai\'s answer was lost',
+		);
+		expect(error?.description).not.toContain('safe to retry');
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
+		expect(api.sim.runs.size).toBe(1);
+	});
+
+	test('HTTP 504 on Page → Scrape is not retried and says it may have been billed (found by the checker, seed 20)', async () => {
+		api.sim.fault({ route: 'scrape', type: 'status', status: 504, processed: true });
+		const { error } = await api.run({
+			resource: 'page',
+			operation: 'scrape',
+			url: 'https://example.com/a',
+		});
+		expect(error?.message).toBe(
+			'webscrape.ai may have processed the request, but its answer was lost',
+		);
+		expect(error?.description).toContain('not retried, so that you are not billed twice');
+		expect(api.sim.requests('scrape')).toHaveLength(1);
 	});
 
 	test('500 and 502 on polls are retried and the run still completes', async () => {

@@ -5,6 +5,9 @@
  */
 import 'reflect-metadata';
 
+import { Logger as BackendLogger } from '@n8n/backend-common';
+import { Container } from '@n8n/di';
+
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -68,20 +71,29 @@ export const PACKAGE_NAME = 'n8n-nodes-webscrape-ai';
 export const ACTION_TYPE = `${PACKAGE_NAME}.webScrapeAi`;
 export const TRIGGER_TYPE = `${PACKAGE_NAME}.webScrapeAiTrigger`;
 
-/** Every line n8n's logger received during the suite, to prove no secret reaches a log. */
+/**
+ * Every line n8n's loggers received during the suite, to prove no secret reaches a log. Both
+ * loggers (n8n-workflow's LoggerProxy and the DI Logger a node's `this.logger` is) write here, not
+ * to the console, so a passing suite prints nothing of them; N8N_TEST_LOG=1 prints them as well.
+ */
 export const logLines: string[] = [];
+const echo = process.env.N8N_TEST_LOG === '1';
 const capture =
 	(level: string) =>
 	(message: string, meta?: object): void => {
-		logLines.push(`${level} ${message} ${meta ? JSON.stringify(meta) : ''}`);
+		const line = `${level} ${message} ${meta ? JSON.stringify(meta) : ''}`;
+		logLines.push(line);
+		if (echo) process.stderr.write(`[n8n] ${line}\n`);
 	};
-LoggerProxy.init({
+const capturingLogger = {
 	error: capture('error'),
 	warn: capture('warn'),
 	info: capture('info'),
 	debug: capture('debug'),
-	scoped: () => LoggerProxy as unknown as Logger,
-} as unknown as Logger);
+	scoped: () => capturingLogger,
+} as unknown as Logger;
+LoggerProxy.init(capturingLogger);
+Container.set(BackendLogger, capturingLogger as unknown as BackendLogger);
 
 interface LoadedPackage {
 	nodeTypes: INodeTypes;

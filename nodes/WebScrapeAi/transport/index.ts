@@ -448,11 +448,11 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'));
 		} catch (error) {
 			pacer?.settled(false);
-			if (cancelSignalOf(this)?.aborted) throw cancelledError(this);
 			failure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
 			// A stopping batch drops a request only if it never reached webscrape.ai: one that may
 			// have goes on to its own error below, so the batch's error can name it.
-			if (call.stop?.aborted && !outcomeUnknown(call.kind, failure)) throw new BatchStoppedError();
+			if (cancelSignalOf(this)?.aborted || !outcomeUnknown(call.kind, failure))
+				throwIfStopped(this, call.stop);
 		}
 		failure.retries = retry;
 
