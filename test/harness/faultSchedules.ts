@@ -10,7 +10,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { FaultSpec, LogEntry } from '../simulator';
-import { Simulator, TEST_KEY } from '../simulator';
+import { seededRandom, Simulator, TEST_KEY } from '../simulator';
 import type { ActionRun } from './engine';
 import { runAction } from './engine';
 
@@ -30,18 +30,6 @@ export interface Schedule {
 	faultRate: number;
 	/** Windows in which the simulator refuses connections: from `afterMs` after the start, `forMs` long. */
 	refusals: Array<{ afterMs: number; forMs: number }>;
-}
-
-/** mulberry32: a small seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
 }
 
 function hashOf(...parts: Array<string | number>): number {

@@ -1,5 +1,7 @@
 /* Types of the JavaScript simulator, for the TypeScript tests. */
 export declare const TEST_KEY: string;
+/** mulberry32: a small seeded PRNG, numbers in [0, 1). */
+export declare function seededRandom(seed: number): () => number;
 
 export interface LogEntry {
 	at: number;

@@ -900,4 +900,4 @@ function exampleOf(schema) {
 	}
 }
 
-module.exports = { Simulator, TEST_KEY };
+module.exports = { Simulator, TEST_KEY, seededRandom };
