@@ -78,6 +78,7 @@ function batchWorkflow(id, values, parameters, credential, settings = {}) {
 }
 
 const RUN_MS = 2000;
+const LOST_RECIPES = ['e2eLostA', 'e2eLostB', 'e2eLostC'];
 const FAST_POLL = { pollInterval: 0.5, maxPollInterval: 0.5 };
 const urls = (count) => Array.from({ length: count }, (_, i) => `https://example.com/page/${i}`);
 
@@ -117,6 +118,25 @@ const WORKFLOWS = (accounts) => [
 		{ resource: 'page', operation: 'scrape', url: '={{ $json.values }}' },
 		accounts.turn.credential,
 	),
+	// Three dispatches whose answers are lost after webscrape.ai started each run (docs/exactly-once.md, A1).
+	...[
+		['wsaiE2eLostStop1', accounts.lostStop, {}],
+		['wsaiE2eLostErrO1', accounts.lostErrorOutput, { onError: 'continueErrorOutput' }],
+	].map(([id, account, settings]) =>
+		batchWorkflow(
+			id,
+			LOST_RECIPES,
+			{
+				resource: 'recipe',
+				operation: 'run',
+				recipeId: '={{ $json.values }}',
+				waitForCompletion: false,
+				options: { concurrency: 3, checkQuota: false },
+			},
+			account.credential,
+			settings,
+		),
+	),
 	batchWorkflow(
 		'wsaiE2eBudget050',
 		urls(200),
@@ -146,7 +166,15 @@ function setup(shared) {
 		slot: planAccount(sim, 'wsaiPlanSlot0001', { maxConcurrent: 1 }),
 		turn: planAccount(sim, 'wsaiPlanTurn0002', { perMinute: 2 }),
 		budget: planAccount(sim, 'wsaiPlanBudget50', {}),
+		lostStop: planAccount(sim, 'wsaiLostAnswers1', {}),
+		lostErrorOutput: planAccount(sim, 'wsaiLostAnswers2', {}),
 	};
+	for (const id of LOST_RECIPES) sim.addRecipe(id, { pages: 1, itemsPerPage: 1, durationMs: 500 });
+	// Every dispatch of these two accounts is processed (the run starts), then its connection drops.
+	const lost = new Set([accounts.lostStop, accounts.lostErrorOutput].map((a) => a.key.slice(-6)));
+	sim.faultWith((entry) =>
+		entry.route === 'dispatch' && lost.has(entry.account) ? { type: 'reset-after' } : undefined,
+	);
 	shared.accounts = accounts;
 	return {
 		credentials: Object.values(accounts).map((account) => account.credential),
@@ -277,6 +305,70 @@ function register(line, shared) {
 				console.log(
 					`THROTTLE n8n ${n8n.LINES[line].version}: stop while waiting for a per-minute turn: ${late.length} requests after the stop, status ${status}`,
 				);
+			});
+
+			/** Runs a workflow on the server and returns its execution with its data, once ended. */
+			const ranOnServer = async (workflowId) => {
+				const executionId = await runOnServer(workflowId);
+				let execution;
+				await until(
+					`execution ${executionId} to end`,
+					async () => {
+						const result = await n8n.publicApi(
+							instance,
+							key,
+							'GET',
+							`/executions/${executionId}?includeData=true`,
+						);
+						execution = result.body;
+						return result.status === 200 && !['running', 'new'].includes(execution?.status);
+					},
+					60000,
+				);
+				return execution;
+			};
+			/** The runs webscrape.ai started for an account, by item (recipe e2eLostA is item 0, …). */
+			const startedRuns = (account) =>
+				account
+					.log('dispatch')
+					.filter((entry) => entry.runId)
+					.map((entry) => LOST_RECIPES.indexOf(entry.id))
+					.sort();
+
+			test('3 dispatches whose answers are lost, the error output off: webscrape.ai started 3 runs and the node error names all 3 items; nothing sent twice', async () => {
+				const execution = await ranOnServer('wsaiE2eLostStop1');
+				const { error } = execution.data.resultData;
+				assert.equal(execution.status, 'error');
+				assert.deepEqual(startedRuns(accounts.lostStop), [0, 1, 2]);
+				assert.equal(accounts.lostStop.log('dispatch').length, 3, 'one dispatch per item');
+				// The failed item by its recipe in the headline, the other two listed by item number.
+				const headline = /^The run of recipe "(e2eLost[ABC])" may have started/.exec(error.message);
+				assert.ok(headline, error.message);
+				const named = [LOST_RECIPES.indexOf(headline[1])];
+				for (const match of error.description.matchAll(
+					/may have started a run, its answer lost \(item (\d)\)/g,
+				))
+					named.push(Number(match[1]));
+				assert.deepEqual(named.sort(), [0, 1, 2], error.description);
+				console.log(
+					`ACCOUNTING n8n ${n8n.LINES[line].version}: 3 lost dispatch answers, no error output: ${startedRuns(accounts.lostStop).length} runs started, items named: ${named.join(', ')}; "${error.message}" — ${error.description}`,
+				);
+			});
+
+			test('the same with the error output on: 3 error items, each saying its run may have started; nothing sent twice', async () => {
+				const execution = await ranOnServer('wsaiE2eLostErrO1');
+				assert.equal(execution.status, 'success');
+				const [rows, errors] = nodeRun(execution).data.main;
+				assert.equal(rows.length, 0);
+				assert.deepEqual(
+					errors.map((item) => [item.pairedItem.item, item.json.error]),
+					LOST_RECIPES.map((id, item) => [
+						item,
+						`The run of recipe "${id}" may have started, but webscrape.ai's answer was lost`,
+					]),
+				);
+				assert.deepEqual(startedRuns(accounts.lostErrorOutput), [0, 1, 2]);
+				assert.equal(accounts.lostErrorOutput.log('dispatch').length, 3, 'one dispatch per item');
 			});
 
 			test('14 scrapes on a plan that allows 10 per minute: 14 items, 14 billed, about one window', async () => {
