@@ -13,6 +13,15 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { ApiFailure, RequestSubject } from './errors';
 import { redact, snippetOf, toNodeApiError } from './errors';
 import { pause } from './pause';
+import type { RequestKind } from './retryPolicy';
+import {
+	backoffMs,
+	isRetryable,
+	MAX_RETRIES,
+	MAX_RETRY_WAIT_MS,
+	outcomeUnknown,
+	parseRetryAfter,
+} from './retryPolicy';
 import type { RowSink } from './rowScanner';
 import { RowScanner } from './rowScanner';
 import { MinutePacer } from './throttle';
@@ -21,12 +30,7 @@ export const CREDENTIAL_TYPE = 'webScrapeAiApi';
 
 export type ApiContext = IExecuteFunctions | IWebhookFunctions | IHookFunctions;
 
-/**
- * How a request may be retried. Reads are free and idempotent. Writes cost credits; a dispatch
- * also starts a run, and the API has no idempotency key, so neither is repeated when the first
- * attempt may have reached the server.
- */
-export type RequestKind = 'read' | 'write' | 'dispatch';
+export type { RequestKind };
 
 export interface ApiCall {
 	method: 'GET' | 'POST';
@@ -105,28 +109,11 @@ export function isOutcomeUnknown(error: unknown): boolean {
 	return typeof error === 'object' && error !== null && unknownOutcomeErrors.has(error);
 }
 
-const RETRY_DELAYS_MS = [1000, 2000, 4000];
-const JITTER = 0.3;
-/** A server asking us to wait longer than this is treated as a failure, not a pause. */
-const MAX_RETRY_WAIT_MS = 60_000;
 const REQUEST_TIMEOUT_MS: Record<RequestKind, number> = {
 	read: 30_000,
 	dispatch: 60_000,
 	write: 180_000,
 };
-/** Failures that prove the request never reached the server, so even a write may be repeated. */
-const NOT_SENT_CODES = new Set([
-	'ECONNREFUSED',
-	'ENOTFOUND',
-	'EAI_AGAIN',
-	'EHOSTUNREACH',
-	'ENETUNREACH',
-	'EADDRNOTAVAIL',
-]);
-const SAFE_WRITE_RETRY_STATUSES = new Set([500, 502, 503]);
-/** A proxy's "I stopped waiting": webscrape.ai behind it may have gone on and billed the request. */
-const GATEWAY_TIMEOUT = 504;
-
 /** Whether `text` is an absolute http(s) URL (page URLs and the credential's Base URL). */
 export function isHttpUrl(text: string): boolean {
 	try {
@@ -195,20 +182,6 @@ function headerOf(headers: IDataObject | undefined, name: string): string | unde
 	return value === undefined || value === null ? undefined : String(value);
 }
 
-/** Seconds or an HTTP date, as the vendor SDKs accept it. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-	if (value === undefined || value.trim() === '') return undefined;
-	const seconds = Number(value);
-	if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-	const date = Date.parse(value);
-	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function backoffMs(retry: number): number {
-	const base = RETRY_DELAYS_MS[Math.min(retry, RETRY_DELAYS_MS.length - 1)];
-	return Math.round(base * (1 + (Math.random() * 2 - 1) * JITTER));
-}
-
 interface RawResponse {
 	statusCode: number;
 	headers: IDataObject;
@@ -268,17 +241,17 @@ function interpret(response: RawResponse): { envelope?: ApiEnvelope; failure?: A
 			: undefined;
 	const requestId = typeof body?.request_id === 'string' ? body.request_id : headerRequestId;
 
-	if (!body) {
-		return {
-			failure: {
-				status,
-				requestId,
-				rawSnippet: snippetOf(text) || '(empty body)',
-				contentType,
-				retries: 0,
-			},
-		};
-	}
+	// An answer that is not the API's JSON envelope: shown as an excerpt.
+	const unreadable = (): { failure: ApiFailure } => ({
+		failure: {
+			status,
+			requestId,
+			rawSnippet: snippetOf(text) || '(empty body)',
+			contentType,
+			retries: 0,
+		},
+	});
+	if (!body) return unreadable();
 
 	const errorField = body.error;
 	if (status >= 300 || body.status === 'error') {
@@ -298,40 +271,9 @@ function interpret(response: RawResponse): { envelope?: ApiEnvelope; failure?: A
 		return { failure };
 	}
 
-	if (!body.data || typeof body.data !== 'object' || Array.isArray(body.data)) {
-		return {
-			failure: {
-				status,
-				requestId,
-				rawSnippet: snippetOf(text),
-				contentType,
-				retries: 0,
-			},
-		};
-	}
+	if (!body.data || typeof body.data !== 'object' || Array.isArray(body.data)) return unreadable();
 	if (body.request_id === undefined && requestId !== undefined) body.request_id = requestId;
 	return { envelope: body as unknown as ApiEnvelope };
-}
-
-function isRetryable(kind: RequestKind, failure: ApiFailure): boolean {
-	if (failure.status === 0) {
-		return kind === 'read' || NOT_SENT_CODES.has(failure.networkCode ?? '');
-	}
-	if (failure.status === 429) {
-		return failure.details?.reason !== 'sb_runs_per_month';
-	}
-	if (kind === 'read') return failure.status >= 500 || failure.status < 300;
-	return SAFE_WRITE_RETRY_STATUSES.has(failure.status);
-}
-
-/**
- * A write whose request may have reached the server, with no answer to tell what it did: no answer
- * at all, an answer that cannot be read, or a gateway that stopped waiting for webscrape.ai (504).
- */
-function outcomeUnknown(kind: RequestKind, failure: ApiFailure): boolean {
-	if (kind === 'read') return false;
-	if (failure.status === 0) return !NOT_SENT_CODES.has(failure.networkCode ?? '');
-	return (failure.status >= 200 && failure.status < 300) || failure.status === GATEWAY_TIMEOUT;
 }
 
 function unknownOutcomeText(call: ApiCall): { message: string; advice: string } {
@@ -481,7 +423,7 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		const wait = retryAfterMs ?? backoffMs(retry);
 		const canRetry =
 			isRetryable(call.kind, failure) &&
-			retry < RETRY_DELAYS_MS.length &&
+			retry < MAX_RETRIES &&
 			wait <= MAX_RETRY_WAIT_MS &&
 			Date.now() + wait < (call.deadline ?? Infinity);
 		if (!canRetry) {

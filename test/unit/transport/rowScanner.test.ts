@@ -4,8 +4,8 @@
  * its rows. Pure bytes in, text out, so checked directly; the engine tests (large-results) show it
  * in the node.
  */
-import type { RowSink } from '../../nodes/WebScrapeAi/transport/rowScanner';
-import { RowScanner, rowText } from '../../nodes/WebScrapeAi/transport/rowScanner';
+import type { RowSink } from '../../../nodes/WebScrapeAi/transport/rowScanner';
+import { RowScanner, rowText } from '../../../nodes/WebScrapeAi/transport/rowScanner';
 
 function scan(body: string, chunkSizes: (index: number) => number) {
 	const rows: unknown[] = [];
