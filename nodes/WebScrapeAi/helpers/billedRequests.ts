@@ -15,7 +15,7 @@ type Sent =
  * The batch's account of every billed request that may have reached webscrape.ai, so each ends in
  * exactly one place a user sees (docs/exactly-once.md, A1): its output item, its own error, or, when
  * the batch stops, the node's error, which names every other one by item. Kept by the one path of
- * billed requests (billedCall.ts) and read by the batch (batch.ts).
+ * billed requests (billedBatch.ts) and read by the batch (batch.ts).
  */
 export class BilledRequests {
 	private readonly sent = new Map<number, Sent>();

@@ -12,9 +12,9 @@ import { numberOption } from './validation';
  * What a node may spend: Max Credits (per execution of the node) and Keep at Least (credits to
  * leave on the account). Before each billed call the node sets aside the call's worst case; the
  * answer's `credits_used` replaces it (a run's, once the run has ended). A call whose worst case
- * does not fit is not sent. The reservation is taken right before the first send (after any wait
- * for the plan's throttles) and held across retries, so the cap holds whatever the concurrency,
- * retries or waits. A call whose outcome is unknown, and an item an earlier attempt of the
+ * does not fit is not sent. The reservation is taken before the call waits for a slot of the plan
+ * (an item waiting for the budget holds none) and held across the plan's waits and retries, so the
+ * cap holds whatever the concurrency, retries or waits. A call whose outcome is unknown, and an item an earlier attempt of the
  * execution may have sent, keep their worst case: they may have been billed.
  */
 export interface BudgetLimits {
@@ -47,14 +47,17 @@ export class BudgetRefusal extends NodeOperationError {
 	}
 }
 
-/** Reads and checks the two options (from the first item: they are per node run, not per item). */
-export function readBudgetLimits(context: IExecuteFunctions): BudgetLimits {
-	const options = context.getNodeParameter('options', 0, {}) as IDataObject;
+/**
+ * Reads and checks the two options from `itemIndex`, the batch's first valid item: they are per node
+ * run, not per item, like Concurrency.
+ */
+export function readBudgetLimits(context: IExecuteFunctions, itemIndex = 0): BudgetLimits {
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const node = context.getNode();
 	const whole = { min: 0, integer: true };
 	return {
-		maxCredits: numberOption(node, options.maxCredits, 'Max Credits', 0, whole, 0),
-		keepAtLeast: numberOption(node, options.keepAtLeast, 'Keep at Least', 0, whole, 0),
+		maxCredits: numberOption(node, options.maxCredits, 'Max Credits', itemIndex, whole, 0),
+		keepAtLeast: numberOption(node, options.keepAtLeast, 'Keep at Least', itemIndex, whole, 0),
 	};
 }
 
@@ -269,8 +272,8 @@ const toolBudgets = new Map<string, { budget: CreditBudget; since: number }>();
  * budget spans the calls of one execution (an AI Agent's), or, when n8n runs the call outside any
  * execution (an MCP Server Trigger's), this process's calls for 24 hours from the first.
  */
-export function budgetFor(context: IExecuteFunctions): CreditBudget {
-	const limits = readBudgetLimits(context);
+export function budgetFor(context: IExecuteFunctions, firstItem = 0): CreditBudget {
+	const limits = readBudgetLimits(context, firstItem);
 	if (!runsAsTool(context)) return new CreditBudget(limits);
 	const executionId = context.getExecutionId();
 	const key = `${context.getWorkflow().id ?? ''}:${context.getNode().name}:${executionId ?? ''}`;

@@ -8,12 +8,9 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { executeBatch, prepareItems } from '../../helpers/batch';
-import { BilledRequests } from '../../helpers/billedRequests';
-import { DispatchRecord } from '../../helpers/processedRecord';
-import { sendBilledCall } from '../../helpers/billedCall';
-import { budgetFor, openBudget, PAGE_CREDITS, reportSpent } from '../../helpers/creditBudget';
-import { PlanSlots } from '../../helpers/planSlots';
+import { prepareItems } from '../../helpers/batch';
+import { BilledBatch } from '../../helpers/billedBatch';
+import { PAGE_CREDITS } from '../../helpers/creditBudget';
 import { runsAsTool } from '../../helpers/runs';
 import { numberOption } from '../../helpers/validation';
 import { isHttpUrl } from '../../transport';
@@ -60,63 +57,55 @@ export async function executePageRequests(
 		);
 		return { body, timeoutMs: timeoutS * 1000, worst, concurrency };
 	});
-	// A batch-wide setting, as on Recipe → Run: the first valid item's value.
-	const concurrency =
-		prepared.find((page) => page !== undefined)?.concurrency ?? DEFAULT_PAGE_CONCURRENCY;
-	const budget = budgetFor(this);
-	const record = new DispatchRecord(
-		this,
-		path,
-		{
+	// Batch-wide settings (Concurrency, the budget), as on Recipe → Run: the first valid item's.
+	const firstValid = Math.max(
+		0,
+		prepared.findIndex((page) => page !== undefined),
+	);
+	const billed = new BilledBatch(this, {
+		operation: path,
+		what: 'page',
+		repeatText: {
 			message: () =>
 				'This page was already sent to webscrape.ai by an earlier attempt of this execution, so it was not sent again',
 			description:
 				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The first attempt sent (or was sending) this request and it is billed once; its answer was lost with that attempt. Run the node again if you still need the result.',
 		},
-		items.length,
-	);
+		itemCount: items.length,
+		firstItem: firstValid,
+		concurrency: prepared[firstValid]?.concurrency ?? DEFAULT_PAGE_CONCURRENCY,
+	});
 	const worstCases = prepared.map((page) => page?.worst ?? 0);
-	await openBudget(this, budget, record, worstCases);
+	await billed.open(worstCases);
 	// Page prices are exact: a batch that cannot fit is refused whole unless errors go on.
-	if (budget.active && !this.continueOnFail() && !runsAsTool(this)) {
-		const refusal = budget.batchRefusal(node, worstCases);
+	if (billed.budget.active && !this.continueOnFail() && !runsAsTool(this)) {
+		const refusal = billed.budget.batchRefusal(node, worstCases);
 		if (refusal) throw refusal;
 	}
-	const slots = new PlanSlots(concurrency);
-	const billed = new BilledRequests('page');
-	const output = await executeBatch.call(
-		this,
-		outcomes,
-		async (itemIndex, stop) => {
-			const { body, timeoutMs, worst } = prepared[itemIndex]!;
-			const deadline = Date.now() + timeoutMs;
-			const wait = {
-				itemIndex,
-				deadline,
-				timeoutMs,
-				stop,
-				what: 'send the request',
-				unit: 'requests in flight',
-			};
-			const request = { method: 'POST' as const, path, body, kind: 'write' as const };
-			const call = { request: { ...request, subject: { kind: 'page' as const } }, worst };
-			return await sendBilledCall(
-				this,
-				{ ...call, slots, wait, record, billed, budget },
-				async (answer) => {
-					const json = {
-						...answer.data,
-						credits_used: answer.credits_used,
-						credits_remaining: answer.credits_remaining,
-					};
-					return [{ json, pairedItem: { item: itemIndex } }];
-				},
-			);
-		},
-		{ concurrency, billed, record },
-	);
-	reportSpent(this, budget);
-	return output;
+	return await billed.run(outcomes, async (itemIndex, stop) => {
+		const { body, timeoutMs, worst } = prepared[itemIndex]!;
+		const deadline = Date.now() + timeoutMs;
+		const wait = {
+			itemIndex,
+			deadline,
+			timeoutMs,
+			stop,
+			what: 'send the request',
+			unit: 'requests in flight',
+		};
+		const request = { method: 'POST' as const, path, body, kind: 'write' as const };
+		return await billed.send(
+			{ request: { ...request, subject: { kind: 'page' as const } }, wait, worst },
+			async (answer) => {
+				const json = {
+					...answer.data,
+					credits_used: answer.credits_used,
+					credits_remaining: answer.credits_remaining,
+				};
+				return [{ json, pairedItem: { item: itemIndex } }];
+			},
+		);
+	});
 }
 
 /** The URL field of a page operation. */

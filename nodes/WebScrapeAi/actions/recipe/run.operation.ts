@@ -2,11 +2,8 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { NodeOperationError } from 'n8n-workflow';
 
 import { executeBatch, prepareItems } from '../../helpers/batch';
-import { BilledRequests } from '../../helpers/billedRequests';
-import { DispatchRecord } from '../../helpers/processedRecord';
-import { sendBilledCall } from '../../helpers/billedCall';
-import { budgetFor, endedRunCost, openBudget, reportSpent } from '../../helpers/creditBudget';
-import { PlanSlots } from '../../helpers/planSlots';
+import { BilledBatch } from '../../helpers/billedBatch';
+import { endedRunCost } from '../../helpers/creditBudget';
 import type { RunSettings } from '../../helpers/runs';
 import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../helpers/runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
@@ -74,9 +71,25 @@ export async function execute(
 	const valid = prepared.filter((run): run is PreparedRun => run !== undefined);
 	if (valid.length === 0)
 		return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
+	// Batch-wide settings (Concurrency, Check Quota First, the budget): the first valid item's.
 	const batch = valid[0].settings;
 
-	const budget = budgetFor(this);
+	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
+	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
+	const billed = new BilledBatch(this, {
+		operation: 'recipe.run',
+		what: 'run',
+		repeatText: {
+			message: (itemIndex) =>
+				`The run of recipe "${(prepared[itemIndex] as PreparedRun).recipeId}" for this item was already started by an earlier attempt of this execution, so it was not started again`,
+			description:
+				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
+		},
+		itemCount: items.length,
+		firstItem: prepared.indexOf(valid[0]),
+		concurrency: batch.concurrency,
+	});
+	const { budget } = billed;
 	// One read of the free usage endpoint serves the quota check and the budget.
 	const usage = batch.checkQuota || budget.active ? await readUsage.call(this) : undefined;
 	if (batch.checkQuota && usage) {
@@ -90,107 +103,86 @@ export async function execute(
 		}
 	}
 
-	const record = new DispatchRecord(
-		this,
-		'recipe.run',
-		{
-			message: (itemIndex) =>
-				`The run of recipe "${(prepared[itemIndex] as PreparedRun).recipeId}" for this item was already started by an earlier attempt of this execution, so it was not started again`,
-			description:
-				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
-		},
-		items.length,
-	);
 	const runCost = usage && budget.active ? worstRunCost(this, usage) : undefined;
-	if (runCost) {
-		const worstCases = prepared.map((run) => (run ? runCost.worst : 0));
-		await openBudget(this, budget, record, worstCases, usage);
-	}
-	const billed = new BilledRequests('run');
-	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
-	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
-	const slots = new PlanSlots(batch.concurrency);
-	const output = await executeBatch.call(
-		this,
-		outcomes,
-		async (itemIndex, stop) => {
-			const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
-			const asTool = settings.toolWaitMs > 0 && settings.waitForCompletion;
-			if (asTool) {
-				const earlier = await runInProgress(this, recipeId);
-				if (earlier) {
-					return await answerAsTool.call(this, earlier.runId, settings, {
+	if (runCost)
+		await billed.open(
+			prepared.map((run) => (run ? runCost.worst : 0)),
+			usage,
+		);
+	return await billed.run(outcomes, async (itemIndex, stop) => {
+		const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
+		const asTool = settings.toolWaitMs > 0 && settings.waitForCompletion;
+		if (asTool) {
+			const earlier = await runInProgress(this, recipeId);
+			if (earlier) {
+				return await answerAsTool.call(this, earlier.runId, settings, {
+					itemIndex,
+					operation: 'run',
+					stop,
+					pollFirst: true,
+					repeatOf: earlier,
+				});
+			}
+		}
+		// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
+		// after the client gave up would start a run nobody learns the ID of.
+		const startWithinMs =
+			settings.toolWaitMs > 0
+				? Math.min(settings.timeoutMs, settings.toolWaitMs)
+				: settings.timeoutMs;
+		const deadline = Date.now() + startWithinMs;
+		const wait = {
+			itemIndex,
+			deadline,
+			timeoutMs: startWithinMs,
+			stop,
+			what: `start the run of recipe "${recipeId}"`,
+			unit: 'runs in progress',
+		};
+		const settleToolRun = asTool ? noteToolRun(this, recipeId) : undefined;
+		try {
+			const request = {
+				method: 'POST' as const,
+				path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+				kind: 'dispatch' as const,
+				subject: { kind: 'recipe' as const, id: recipeId },
+			};
+			const call = { request, wait, worst: runCost?.worst ?? 0 };
+			return await billed.send(call, async (dispatch, cost) => {
+				const onEnded = (ended: ApiEnvelope) =>
+					cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
+				const startedAt = Date.now();
+				const runId = String(dispatch.data.run_id ?? '');
+				settleToolRun?.(runId || undefined);
+				if (!settings.waitForCompletion || !runId) {
+					return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+				}
+				if (asTool) {
+					return await answerAsTool.call(this, runId, settings, {
 						itemIndex,
 						operation: 'run',
 						stop,
-						pollFirst: true,
-						repeatOf: earlier,
+						pollFirst: false,
+						onEnded,
 					});
 				}
-			}
-			// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
-			// after the client gave up would start a run nobody learns the ID of.
-			const startWithinMs =
-				settings.toolWaitMs > 0
-					? Math.min(settings.timeoutMs, settings.toolWaitMs)
-					: settings.timeoutMs;
-			const deadline = Date.now() + startWithinMs;
-			const wait = {
-				itemIndex,
-				deadline,
-				timeoutMs: startWithinMs,
-				stop,
-				what: `start the run of recipe "${recipeId}"`,
-				unit: 'runs in progress',
-			};
-			const settleToolRun = asTool ? noteToolRun(this, recipeId) : undefined;
-			try {
-				const request = {
-					method: 'POST' as const,
-					path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-					kind: 'dispatch' as const,
-					subject: { kind: 'recipe' as const, id: recipeId },
-				};
-				const call = { request, slots, wait, record, billed, budget, worst: runCost?.worst };
-				return await sendBilledCall(this, call, async (dispatch, cost) => {
-					const onEnded = (ended: ApiEnvelope) =>
-						cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
-					const startedAt = Date.now();
-					const runId = String(dispatch.data.run_id ?? '');
-					settleToolRun?.(runId || undefined);
-					if (!settings.waitForCompletion || !runId) {
-						return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
-					}
-					if (asTool) {
-						return await answerAsTool.call(this, runId, settings, {
-							itemIndex,
-							operation: 'run',
-							stop,
-							pollFirst: false,
-							onEnded,
-						});
-					}
-					// Build the poll URL from the credential's base URL: poll_url could name another host.
-					const rows = rowFileFor(settings);
-					const ended = await waitForRun.call(this, runId, settings, {
-						itemIndex,
-						startedAt,
-						stop,
-						pollFirst: false,
-						rows,
-					});
-					onEnded(ended);
-					return await outputEndedRun(this, ended, settings, itemIndex, rows);
+				// Build the poll URL from the credential's base URL: poll_url could name another host.
+				const rows = rowFileFor(settings);
+				const ended = await waitForRun.call(this, runId, settings, {
+					itemIndex,
+					startedAt,
+					stop,
+					pollFirst: false,
+					rows,
 				});
-			} finally {
-				// No slot, or no answer: nothing was started that a repeated call could be given.
-				settleToolRun?.(undefined);
-			}
-		},
-		{ concurrency: batch.concurrency, billed, record },
-	);
-	reportSpent(this, budget);
-	return output;
+				onEnded(ended);
+				return await outputEndedRun(this, ended, settings, itemIndex, rows);
+			});
+		} finally {
+			// No slot, or no answer: nothing was started that a repeated call could be given.
+			settleToolRun?.(undefined);
+		}
+	});
 }
 
 /**
