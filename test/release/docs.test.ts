@@ -129,3 +129,53 @@ describe('links and named tests in the docs', () => {
 		expect(missing).toEqual([]);
 	});
 });
+
+describe('CONTRIBUTING.md "Where things live" matches the tree', () => {
+	/** Every file below `dir` (relative to the root), for names a row gives without their folder. */
+	const filesBelow = (dir: string): string[] =>
+		fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+			const relative = path.join(dir, entry.name);
+			if (entry.name === 'node_modules' || entry.name.startsWith('.')) return [];
+			return entry.isDirectory() ? filesBelow(relative) : [relative];
+		});
+	const section = /## Where things live\n([\s\S]*?)\n\n/.exec(read('CONTRIBUTING.md'))?.[1] ?? '';
+	const rows = section
+		.split('\n')
+		.filter((line) => line.startsWith('| `'))
+		.map((line) => line.split('|').slice(1, 3));
+
+	test('it has rows', () => {
+		expect(rows.length).toBeGreaterThanOrEqual(10);
+	});
+
+	test.each(rows.map(([where, what]) => [where.trim(), what]))('%s', (where, what) => {
+		const missing: string[] = [];
+		// A bare name after a path is in that path's folder ("`actions/*.description.ts`, `properties.ts`").
+		let base = '';
+		const places = [...where.matchAll(/`([^`]+)`/g)].map((match) => {
+			if (!match[1].includes('/')) return `${base}${match[1]}`;
+			base = match[1].slice(0, match[1].lastIndexOf('/') + 1);
+			return match[1];
+		});
+		for (const place of places) {
+			// A pattern (`actions/<resource>/<op>.operation.ts`, `*.description.ts`): its folder exists.
+			const fixed = place.split(/[<*]/)[0];
+			const existing = /[<*]/.test(place) ? fixed.slice(0, fixed.lastIndexOf('/') + 1) : place;
+			if (!fs.existsSync(path.join(ROOT, existing))) missing.push(place);
+		}
+		// File names in the description: inside the row's folder (or anywhere below it).
+		const folders = places.filter((place) => place.endsWith('/') && !/[<*]/.test(place));
+		for (const match of what.matchAll(/`([\w./-]+\.(?:ts|js))`/g)) {
+			const name = match[1];
+			if (name.includes('/')) {
+				if (!fs.existsSync(path.join(ROOT, name))) missing.push(name);
+				continue;
+			}
+			const found = folders.some((folder) =>
+				filesBelow(folder).some((file) => path.basename(file) === name),
+			);
+			if (folders.length > 0 && !found) missing.push(name);
+		}
+		expect(missing).toEqual([]);
+	});
+});

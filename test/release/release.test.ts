@@ -19,13 +19,24 @@ function releaseCheck(dir: string, extra: string[] = []): { code: number; output
 	return runScript(CHECK, [...extra, dir]);
 }
 
-/** A copy of what `npm pack` reads: manifest, README, LICENSE, CHANGELOG and the built dist/. */
+const PUBLISH_FILE = path.join('.github', 'workflows', 'publish.yml');
+const PUBLISH = path.join(ROOT, PUBLISH_FILE);
+/** Changes the copy's publish workflow. */
+const editPublish = (dir: string, edit: (text: string) => string) =>
+	fs.writeFileSync(path.join(dir, PUBLISH_FILE), edit(fs.readFileSync(PUBLISH, 'utf8')));
+
+/**
+ * A copy of what `npm pack` reads (manifest, README, LICENSE, CHANGELOG and the built dist/) and
+ * the workflow that publishes it.
+ */
 function copyOfPackage(change: (dir: string) => void): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-release-copy-'));
 	for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.npmrc']) {
 		fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
 	}
 	fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+	fs.mkdirSync(path.join(dir, '.github', 'workflows'), { recursive: true });
+	fs.copyFileSync(PUBLISH, path.join(dir, PUBLISH_FILE));
 	change(dir);
 	return dir;
 }
@@ -91,6 +102,28 @@ describe('npm run release:check', () => {
 					'\nconsole.log(process.env.SECRET);\n',
 				),
 			"the community-package scanner's rules fail on the tarball",
+		],
+		[
+			'a publish workflow that uses a stored token',
+			(dir: string) =>
+				editPublish(
+					dir,
+					(text) =>
+						`${text.trimEnd()}\n        env:\n          NODE_AUTH_TOKEN: \${{ secrets.NPM_TOKEN }}\n`,
+				),
+			'the publish workflow uses a stored token (NODE_AUTH_TOKEN or a secret)',
+		],
+		[
+			'a publish workflow on Node 20',
+			(dir: string) =>
+				editPublish(dir, (text) => text.replace('node-version: 24', 'node-version: 20')),
+			'the publish workflow runs Node 20: trusted publishing needs 22.14 or later',
+		],
+		[
+			'a publish workflow with the npm Node ships',
+			(dir: string) =>
+				editPublish(dir, (text) => text.replace(/\n.*\n.*npm install -g npm@.*/, '')),
+			'the publish workflow does not install npm 11.5.1 or later',
 		],
 	])('fails with the reason on %s', (_name, breakIt, reason) => {
 		const dir = copyOfPackage(breakIt);
@@ -160,7 +193,7 @@ describe('GitHub workflows', () => {
 		}
 	});
 
-	test('publish: on v* tags, provenance, least permissions, the release check before publishing', () => {
+	test('publish: on v* tags, trusted publishing with provenance, least permissions, the release check before publishing', () => {
 		const doc = load(workflows[1].text) as any;
 		expect(doc.on.push.tags).toEqual(['v*']);
 		expect(doc.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
@@ -174,8 +207,9 @@ describe('GitHub workflows', () => {
 		expect(runs).toContain('npm test');
 		const setup = doc.jobs.publish.steps.find((step: any) => step.uses === 'actions/setup-node@v4');
 		expect(setup.with['registry-url']).toBe('https://registry.npmjs.org');
-		const publishStep = doc.jobs.publish.steps[publish];
-		expect(publishStep.env.NODE_AUTH_TOKEN).toBe('${{ secrets.NPM_TOKEN }}');
+		// Trusted publishing: no stored token anywhere.
+		expect(workflows[1].text).not.toMatch(/NODE_AUTH_TOKEN|secrets\./);
+		expect(Number(setup.with['node-version'])).toBeGreaterThanOrEqual(24);
 	});
 
 	test('CI runs what .ci/run runs: lint, tests, lint:dist, release check, e2e on both lines', () => {
