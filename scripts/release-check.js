@@ -21,9 +21,61 @@ function run(command, args, options) {
 	});
 }
 
+/** Node and npm that npm's trusted publishing (OIDC) needs. */
+const TRUSTED_NODE = [22, 14];
+const TRUSTED_NPM = [11, 5, 1];
+
+/** "22.14" or "24" → [22, 14]; whether `version` is at least `least`. */
+function atLeast(version, least) {
+	const parts = String(version)
+		.replace(/^[^\d]*/, '')
+		.split('.')
+		.map(Number);
+	for (let index = 0; index < least.length; index++) {
+		const part = parts[index] ?? 0;
+		if (part !== least[index]) return part > least[index];
+	}
+	return true;
+}
+
+/**
+ * What is wrong with the publish workflow's text for npm's trusted publishing: no stored token, an
+ * OIDC token for the job, Node 22.14+ and npm 11.5.1+, and a publish with provenance.
+ */
+function publishWorkflowProblems(text) {
+	const yaml = require('js-yaml');
+	const problems = [];
+	const doc = yaml.load(text) ?? {};
+	if (/NODE_AUTH_TOKEN|NPM_TOKEN|secrets\./.test(text))
+		problems.push(
+			'the publish workflow uses a stored token (NODE_AUTH_TOKEN or a secret): npm revoked classic tokens; publish with trusted publishing (OIDC) instead',
+		);
+	if (doc.permissions?.['id-token'] !== 'write')
+		problems.push('the publish workflow does not give its job an OIDC token (permissions: id-token: write)');
+	const steps = Object.values(doc.jobs ?? {}).flatMap((job) => job.steps ?? []);
+	const setup = steps.find((step) => String(step.uses ?? '').startsWith('actions/setup-node'));
+	const node = setup?.with?.['node-version'];
+	if (node === undefined || !atLeast(node, TRUSTED_NODE))
+		problems.push(
+			`the publish workflow runs Node ${node ?? '(unset)'}: trusted publishing needs ${TRUSTED_NODE.join('.')} or later`,
+		);
+	const runs = steps.map((step) => String(step.run ?? ''));
+	const npm = runs.map((run) => /npm (?:install|i) -g npm@\^?([\d.]+)/.exec(run)).find(Boolean);
+	if (!npm || !atLeast(npm[1], TRUSTED_NPM))
+		problems.push(
+			`the publish workflow does not install npm ${TRUSTED_NPM.join('.')} or later, which trusted publishing needs`,
+		);
+	if (!runs.some((run) => /^npm publish\b.*--provenance/.test(run)))
+		problems.push('the publish workflow does not run npm publish --provenance');
+	return problems;
+}
+
 /** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
 function check(dir, { tag } = {}) {
 	const problems = [];
+	const workflow = path.join(dir, '.github', 'workflows', 'publish.yml');
+	if (fs.existsSync(workflow)) problems.push(...publishWorkflowProblems(fs.readFileSync(workflow, 'utf8')));
+	else problems.push('.github/workflows/publish.yml is missing');
 	const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
 	const version = manifest.version;
 	if (tag !== undefined && tag !== `v${version}`) {
@@ -132,4 +184,4 @@ if (require.main === module) {
 	console.log(`release check passed: n8n-nodes-webscrape-ai ${version} is ready to publish`);
 }
 
-module.exports = { check };
+module.exports = { check, publishWorkflowProblems };
