@@ -52,3 +52,11 @@ export const sleepMs = (ms: number) => new Promise((resolve) => setTimeout(resol
 
 /** Fast polling for tests: the schedule's shape is the same, only shorter. */
 export const FAST = { pollInterval: 0.2, maxPollInterval: 0.5 };
+
+/**
+ * A measured figure a test reports (times, row sizes), one plain line on standard error: what CI's
+ * log keeps, without the console's call-site block around every line.
+ */
+export function figure(text: string): void {
+	process.stderr.write(`${text}\n`);
+}

@@ -5,6 +5,7 @@
  */
 import type { Outcome } from '../harness/faultSchedules';
 import { report, runSchedule, scheduleOf } from '../harness/faultSchedules';
+import { figure } from '../helpers';
 
 const COUNT = Number(process.env.FAULT_SCHEDULES ?? 500);
 const FIRST = Number(process.env.FAULT_SEED ?? 1);
@@ -40,8 +41,8 @@ describe('every billed request accounted for, under random fault schedules', () 
 		const broken = outcomes.filter((outcome) => outcome.violations.length > 0);
 		const billed = outcomes.reduce((sum, outcome) => sum + outcome.billed, 0);
 		const lost = outcomes.reduce((sum, outcome) => sum + outcome.lost, 0);
-		process.stderr.write(
-			`fault schedules: ${COUNT} (seeds ${FIRST}–${FIRST + COUNT - 1}) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${billed} billed requests, ${lost} of them with the answer lost; ${broken.length} broke the rule\n`,
+		figure(
+			`fault schedules: ${COUNT} (seeds ${FIRST}–${FIRST + COUNT - 1}) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${billed} billed requests, ${lost} of them with the answer lost; ${broken.length} broke the rule`,
 		);
 		expect(broken.map(report)).toEqual([]);
 	});

@@ -2,7 +2,7 @@ import type { INodeTypes } from 'n8n-workflow';
 
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { logLines, processedData } from '../harness/engine';
-import { expectNoSecret, useSimulator } from '../helpers';
+import { expectNoSecret, figure, useSimulator } from '../helpers';
 
 /**
  * The billed-call record at sizes and ages a workflow reaches in production: a batch far larger than
@@ -67,7 +67,7 @@ test('a 12,000-page Page → Scrape (more than the 10,000 claims the row used to
 			/^(An earlier attempt of this execution already handled this item|This page was already sent to webscrape\.ai by an earlier attempt)/,
 		);
 	const largest = processedData.largestBytes.get(claimRowKey(workflowId)) ?? 0;
-	console.log(
+	figure(
 		`12,000-page batch: first attempt sent ${sentFirst}, second ${sent.length - sentFirst}, refused ${refused?.length ?? 0}, none twice; claims row at most ${largestFirst} bytes during the first attempt, ${largest} bytes in all`,
 	);
 	expect(largestFirst).toBeLessThan(8 * 1024);
@@ -142,7 +142,7 @@ test('history does not grow the row past its cap: 1,500 one-page executions, the
 	// Once the row is full, a billed call writes the same bytes at the 1,100th and the 1,500th.
 	expect(sizes[1_499]).toBe(sizes[1_099]);
 	expect(largest).toBeLessThan(28 * 1024);
-	console.log(
+	figure(
 		`history: bytes written per billed call at 1, 500, 1,100 and 1,500 executions: ${[0, 499, 1_099, 1_499].map((at) => sizes[at]).join(', ')}; largest row ${largest} bytes`,
 	);
 }, 180_000);

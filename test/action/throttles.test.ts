@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { FAST, expectNoSecret, jsonOf, pairedOf, useSimulator } from '../helpers';
+import { expectNoSecret, FAST, figure, jsonOf, pairedOf, useSimulator } from '../helpers';
 import type { Account, LogEntry } from '../simulator';
 
 /**
@@ -67,7 +67,7 @@ describe('plan concurrency cap: back-pressure, not failure', () => {
 		// Ideal: ⌈12 / 3⌉ rounds of 2 s; poll lag up to the 0.5 s max interval per round.
 		const ideal = 4 * 2000;
 		expect(wallMs).toBeLessThanOrEqual(1.5 * ideal + 4 * 500);
-		console.log(
+		figure(
 			`cap 3 runs, 12 items: ${wallMs} ms (ideal ${ideal} ms), ${count(dispatches, 429)} refused dispatches`,
 		);
 	});
@@ -170,9 +170,7 @@ describe('plan per-minute limit: one shared pace', () => {
 		);
 		for (const { plan, key, result, wallMs } of results) {
 			const log = logOf(key, plan.route);
-			console.log(
-				`${plan.name}: ${wallMs} ms, ${count(log, 200)} billed, ${count(log, 429)} refused`,
-			);
+			figure(`${plan.name}: ${wallMs} ms, ${count(log, 200)} billed, ${count(log, 429)} refused`);
 			expect(result.error).toBeUndefined();
 			expect(result.outputs[0]).toHaveLength(14);
 			expect(pairedOf(result.outputs[0])).toEqual(fourteen.map((_, i) => ({ item: i })));

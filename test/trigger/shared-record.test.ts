@@ -3,7 +3,7 @@ import type { INodeTypes } from 'n8n-workflow';
 import type { TriggerSetup } from '../harness/engine';
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { deliverAsExecution, processedData, setUpTrigger } from '../harness/engine';
-import { TEST_KEY, sleepMs } from '../helpers';
+import { figure, sleepMs, TEST_KEY } from '../helpers';
 import { Simulator, type SimRun } from '../simulator';
 
 /**
@@ -135,7 +135,7 @@ test('group commit: a burst of executions in one process is recorded in a few ro
 	// them, fewer than one per execution: 24 alone, 41 on a machine busy with a parallel test run, so
 	// the bound is not set nearer.
 	const rowWrites = processedData.writes - writes;
-	console.log(`group commit: ${DELIVERIES * 2} executions, ${rowWrites} processed_data writes`);
+	figure(`group commit: ${DELIVERIES * 2} executions, ${rowWrites} processed_data writes`);
 	expect(rowWrites).toBeLessThan(DELIVERIES * 2);
 });
 
