@@ -39,7 +39,7 @@ const SHORT = process.argv.includes('--short');
 const HISTORIES = [1_000, 10_000, 100_000];
 /** Calls measured per figure (their mean). */
 const SAMPLES = SHORT ? 3 : 6;
-/** Today's caps (nodes/WebScrapeAi/helpers/processedRecord.ts) and the design before's. */
+/** Today's caps (nodes/WebScrapeAi/exactlyOnce/nodeRow.ts) and the design before's. */
 const TODAY_CAP = 1_000;
 const BEFORE_CAP = 10_000;
 const BEFORE_STATIC_KEYS = 5_000;

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { recordInProcessedData, type Recorded } from '../WebScrapeAi/helpers/processedRecord';
+import { recordInProcessedData, type Recorded } from '../WebScrapeAi/exactlyOnce/nodeRow';
 import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/helpers/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
 import { rememberEmitted } from './emitted';

@@ -249,9 +249,7 @@ describe('WebScrape AI Trigger', () => {
 
 	test('bounds: a process remembers the last 5,000 emitted deliveries, the record the last 500; a repeat older than both is emitted again', async () => {
 		const { EMITTED_MEMORY } = await import('../../dist/nodes/WebScrapeAiTrigger/emitted');
-		const { DELIVERY_ENTRIES } = await import(
-			'../../dist/nodes/WebScrapeAi/helpers/processedRecord'
-		);
+		const { DELIVERY_ENTRIES } = await import('../../dist/nodes/WebScrapeAi/exactlyOnce/nodeRow');
 		expect([EMITTED_MEMORY, DELIVERY_ENTRIES]).toEqual([5000, 1000]);
 		const setup = await trigger({ fetchRunDetails: false });
 		const body = (n: number) => ({

@@ -31,9 +31,9 @@ const LOCK_DATE_MS = Date.parse(LOCK_DATE);
  * A holder keeps the lock for one read-and-write (milliseconds): seen held this long, with every
  * check answered within PROMPT_MS, the holder is gone (or its process has been frozen that long).
  */
-export const STALE_AFTER_MS = 10_000;
+const STALE_AFTER_MS = 10_000;
 /** A check slower than this says nothing about the holder: the database itself was slow. */
-export const PROMPT_MS = 1_000;
+const PROMPT_MS = 1_000;
 /** How long a process records without the lock once the row turned out to be another node's. */
 const NO_LOCK_MEMORY_MS = 10 * 60_000;
 

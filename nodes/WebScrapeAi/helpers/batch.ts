@@ -3,14 +3,14 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { BatchStoppedError } from '../transport';
 import type { BilledRequests } from './billedRequests';
-import type { DispatchRecord } from './processedRecord';
+import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
 
 /**
  * Runs `worker` for indexes 0..count-1 with at most `limit` in progress at once, starting the next
  * index as soon as one finishes. Stops starting new ones once `stop` aborts; the ones in progress
  * end by themselves (a dispatch in flight must be answered, or its run would be lost).
  */
-export async function forEachConcurrently(
+async function forEachConcurrently(
 	count: number,
 	limit: number,
 	worker: (index: number) => Promise<void>,
@@ -82,7 +82,7 @@ export interface BatchOptions {
 	/** What the batch's billed requests came to, so a failing batch names every one it leaves. */
 	billed?: BilledRequests;
 	/** The batch's billed-call record: told when each item is done, so it can fold its claims. */
-	record?: DispatchRecord;
+	record?: BilledCallRecord;
 }
 
 /**

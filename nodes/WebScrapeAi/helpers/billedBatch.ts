@@ -16,8 +16,8 @@ import {
 } from './creditBudget';
 import type { SlotWait } from './planSlots';
 import { PlanSlots, withPlanSlot } from './planSlots';
-import type { RepeatText } from './processedRecord';
-import { DispatchRecord } from './processedRecord';
+import type { RepeatText } from '../exactlyOnce/billedCallRecord';
+import { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
 import { runsAsTool } from './runs';
 
 /** What a billed request sends; the item, its deadline and stop signal come from the slot wait. */
@@ -50,7 +50,7 @@ export interface BilledBatchOptions {
  */
 export class BilledBatch {
 	readonly budget: CreditBudget;
-	readonly record: DispatchRecord;
+	readonly record: BilledCallRecord;
 	readonly slots: PlanSlots;
 	readonly account: BilledRequests;
 
@@ -59,7 +59,7 @@ export class BilledBatch {
 		private readonly options: BilledBatchOptions,
 	) {
 		this.budget = budgetFor(context, options.firstItem);
-		this.record = new DispatchRecord(
+		this.record = new BilledCallRecord(
 			context,
 			options.operation,
 			options.repeatText,

@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { ApiEnvelope } from '../transport';
 import { readUsage } from '../transport';
 import { pause } from '../transport/pause';
-import type { DispatchRecord } from './processedRecord';
+import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
 import { runsAsTool } from './runs';
 import { numberOption } from './validation';
 
@@ -51,7 +51,7 @@ export class BudgetRefusal extends NodeOperationError {
  * Reads and checks the two options from `itemIndex`, the batch's first valid item: they are per node
  * run, not per item, like Concurrency.
  */
-export function readBudgetLimits(context: IExecuteFunctions, itemIndex = 0): BudgetLimits {
+function readBudgetLimits(context: IExecuteFunctions, itemIndex = 0): BudgetLimits {
 	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const node = context.getNode();
 	const whole = { min: 0, integer: true };
@@ -327,7 +327,7 @@ export function reportSpent(context: IExecuteFunctions, budget: CreditBudget): v
 export async function openBudget(
 	context: IExecuteFunctions,
 	budget: CreditBudget,
-	record: DispatchRecord,
+	record: BilledCallRecord,
 	worstCases: number[],
 	usage?: ApiEnvelope,
 ): Promise<void> {

@@ -13,7 +13,7 @@ import { rowText } from '../transport/rowScanner';
 export type FileFormat = 'jsonl' | 'csv';
 
 /** A row as an n8n item carries it: an object as it is, anything else as `{ value }`. */
-export function asRow(value: unknown): IDataObject {
+function asRow(value: unknown): IDataObject {
 	return value && typeof value === 'object' && !Array.isArray(value)
 		? (value as IDataObject)
 		: { value: value as IDataObject['value'] };

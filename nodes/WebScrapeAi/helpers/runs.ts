@@ -15,7 +15,7 @@ import type { FileFormat } from './runFile';
 import { pageRows, RowFile, runAsFile } from './runFile';
 import { numberOption } from './validation';
 
-export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 
 /** What a user chose about waiting for and shaping a run (Recipe → Run and Run → Get). */
 export interface RunSettings {
@@ -292,10 +292,7 @@ export class RunTimeoutError extends NodeOperationError {
 }
 
 /** A run that ended but must not feed downstream nodes as if it succeeded. */
-export function runFailure(
-	envelope: ApiEnvelope,
-	maxDrift: number | undefined,
-): string | undefined {
+function runFailure(envelope: ApiEnvelope, maxDrift: number | undefined): string | undefined {
 	const run = envelope.data;
 	const status = statusOf(envelope);
 	const runId = String(run.id ?? run.run_id ?? '');

@@ -88,7 +88,7 @@ function rateLimitHeadline(details: JsonObject | undefined): [string, string] {
 }
 
 /** The headline and the advice for a failure, in words a user can act on. */
-export function describeFailure(
+function describeFailure(
 	failure: ApiFailure,
 	subject?: RequestSubject,
 ): { message: string; advice: string } {

@@ -127,7 +127,7 @@ export function isHttpUrl(text: string): boolean {
 const connections = new WeakMap<object, Promise<ApiConnection>>();
 
 /** Reads the credential once per execution context. */
-export async function getConnection(this: ApiContext, itemIndex = 0): Promise<ApiConnection> {
+async function getConnection(this: ApiContext, itemIndex = 0): Promise<ApiConnection> {
 	let connection = connections.get(this);
 	if (!connection) {
 		connection = loadConnection.call(this, itemIndex);

@@ -4,7 +4,7 @@ import { sleep, sleepWithAbort } from 'n8n-workflow';
  * The longest a wait sleeps before it looks at its signals again. With an abortable sleep a
  * signal ends the wait at once; this bound is what remains where n8n's sleep ignores the signal.
  */
-export const PAUSE_SLICE_MS = 1000;
+const PAUSE_SLICE_MS = 1000;
 
 type AbortableSleep = (ms: number, signal: AbortSignal) => Promise<void>;
 

@@ -17,8 +17,8 @@ import { isHttpUrl } from '../../transport';
 import { budgetOptions } from '../budgetOptions.description';
 
 /** Page requests are quick; a few at a time keeps under typical plan concurrency caps. */
-export const DEFAULT_PAGE_CONCURRENCY = 5;
-export const DEFAULT_PAGE_TIMEOUT_S = 300;
+const DEFAULT_PAGE_CONCURRENCY = 5;
+const DEFAULT_PAGE_TIMEOUT_S = 300;
 
 /**
  * Sends one page request per input item: its URL, what `buildBody` adds (it checks the item's other
@@ -213,7 +213,7 @@ export const sharedPageOptions: INodeProperties[] = [
 ];
 
 /** An absolute http(s) URL, or an error naming the item and field; nothing is sent otherwise. */
-export function pageUrl(node: INode, value: unknown, itemIndex: number): string {
+function pageUrl(node: INode, value: unknown, itemIndex: number): string {
 	const text = typeof value === 'string' ? value.trim() : '';
 	if (!isHttpUrl(text)) {
 		throw new NodeOperationError(
@@ -226,7 +226,7 @@ export function pageUrl(node: INode, value: unknown, itemIndex: number): string 
 }
 
 /** "a, b" or ["a", "b"] (as AI agents pass it) → ["a", "b"]; empty → undefined. */
-export function tagList(value: unknown): string[] | undefined {
+function tagList(value: unknown): string[] | undefined {
 	const parts = Array.isArray(value)
 		? value.map(String)
 		: typeof value === 'string'
@@ -237,7 +237,7 @@ export function tagList(value: unknown): string[] | undefined {
 }
 
 /** Name/value pairs from the editor, or a plain object from an AI agent → a headers object. */
-export function headerObject(value: unknown): IDataObject | undefined {
+function headerObject(value: unknown): IDataObject | undefined {
 	if (!value || typeof value !== 'object') return undefined;
 	const pairs = (value as IDataObject).header;
 	const headers: IDataObject = {};
@@ -255,11 +255,7 @@ export function headerObject(value: unknown): IDataObject | undefined {
 }
 
 /** Copies the options the user set into the request body under the API's names. */
-export function mapOptions(
-	options: IDataObject,
-	names: Record<string, string>,
-	body: IDataObject,
-): void {
+function mapOptions(options: IDataObject, names: Record<string, string>, body: IDataObject): void {
 	for (const [option, field] of Object.entries(names)) {
 		const value = options[option];
 		if (value === undefined || value === null || value === '') continue;
