@@ -5,20 +5,13 @@ import { apiRequest, cancelSignalOf, isOutcomeUnknown, throwIfStopped } from '..
 import type { ItemOutcome } from './batch';
 import { executeBatch } from './batch';
 import { BilledRequests } from './billedRequests';
-import type { Reservation } from './creditBudget';
-import {
-	budgetAnswer,
-	budgetFor,
-	BudgetRefusal,
-	CreditBudget,
-	openBudget,
-	reportSpent,
-} from './creditBudget';
+import type { CreditBudget, Reservation } from './creditBudget';
+import { budgetFor, BudgetRefusal, openBudget, reportSpent } from './creditBudget';
 import type { SlotWait } from './planSlots';
 import { PlanSlots, withPlanSlot } from './planSlots';
 import type { RepeatText } from '../exactlyOnce/billedCallRecord';
 import { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
-import { runsAsTool } from './runs';
+import { budgetAnswer, runsAsTool } from '../tool/asTool';
 
 /** What a billed request sends; the item, its deadline and stop signal come from the slot wait. */
 export type BilledRequest = Pick<ApiCall, 'method' | 'path' | 'body' | 'kind' | 'subject'>;

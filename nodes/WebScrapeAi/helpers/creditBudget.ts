@@ -1,11 +1,11 @@
-import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ApiEnvelope } from '../transport';
 import { readUsage } from '../transport';
 import { pause } from '../transport/pause';
 import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
-import { runsAsTool } from './runs';
+import { runsAsTool, sharedToolBudget } from '../tool/asTool';
 import { numberOption } from './validation';
 
 /**
@@ -263,10 +263,6 @@ export class CreditBudget {
 	}
 }
 
-/** A tool call without an execution (an MCP Server Trigger's) shares its budget this long. */
-const TOOL_WINDOW_MS = 24 * 60 * 60_000;
-const toolBudgets = new Map<string, { budget: CreditBudget; since: number }>();
-
 /**
  * The budget of this node run. A tool is called once per call of an agent or MCP client, so its
  * budget spans the calls of one execution (an AI Agent's), or, when n8n runs the call outside any
@@ -275,20 +271,10 @@ const toolBudgets = new Map<string, { budget: CreditBudget; since: number }>();
 export function budgetFor(context: IExecuteFunctions, firstItem = 0): CreditBudget {
 	const limits = readBudgetLimits(context, firstItem);
 	if (!runsAsTool(context)) return new CreditBudget(limits);
-	const executionId = context.getExecutionId();
-	const key = `${context.getWorkflow().id ?? ''}:${context.getNode().name}:${executionId ?? ''}`;
-	const now = Date.now();
-	for (const [other, entry] of toolBudgets)
-		if (now - entry.since > TOOL_WINDOW_MS) toolBudgets.delete(other);
-	let entry = toolBudgets.get(key);
-	if (!entry) {
-		const scope = executionId ? 'this execution' : 'this tool today (24 hours from its first call)';
-		entry = { budget: new CreditBudget(limits, scope), since: now };
-		toolBudgets.set(key, entry);
-	}
+	const budget = sharedToolBudget(context, (scope) => new CreditBudget(limits, scope));
 	// The options may have been changed since (a raised cap takes effect at once).
-	entry.budget.limits = limits;
-	return entry.budget;
+	budget.limits = limits;
+	return budget;
 }
 
 /** What a run cost once it ended: completed runs are billed per page; failed and cancelled, not. */
@@ -298,13 +284,6 @@ export function endedRunCost(ended: ApiEnvelope, costPerPage: number): number {
 	if (typeof used === 'number' && Number.isFinite(used)) return used;
 	const pages = Number(ended.data.pages_extracted);
 	return Number.isFinite(pages) ? pages * costPerPage : Number.NaN;
-}
-
-/** As a tool, a refused call is an answer the model can act on, not an error it retries. */
-export function budgetAnswer(error: BudgetRefusal): INodeExecutionData[] {
-	return [
-		{ json: { budget_reached: true, note: error.toolNote }, pairedItem: { item: error.itemIndex } },
-	];
 }
 
 /** Tells the user in the output pane what this node run spent, when a budget is set. */

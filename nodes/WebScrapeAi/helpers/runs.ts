@@ -1,6 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { limitedForModel, runsAsTool } from '../tool/asTool';
+
 import type { ApiEnvelope } from '../transport';
 import {
 	apiRequest,
@@ -39,11 +41,6 @@ export interface RunSettings {
 	toolRowLimit: number;
 	/** The longest a tool call waits for a run (ordinary workflows: 0, they wait for Timeout). */
 	toolWaitMs: number;
-}
-
-/** Whether the node runs as an AI tool (its tool variant: an agent or an MCP client calls it). */
-export function runsAsTool(context: IExecuteFunctions): boolean {
-	return context.getNode().type.endsWith('Tool');
 }
 
 /** Output "file": its format and binary property (read whatever the output, for Run → Get's sake). */
@@ -398,24 +395,4 @@ export async function outputEndedRun(
 	if (!file || runFailure(envelope, settings.maxDrift) !== undefined)
 		return shapeEndedRun(context.getNode(), envelope, settings, itemIndex);
 	return [await runAsFile(context, envelope, file, settings.binaryPropertyName, itemIndex)];
-}
-
-/**
- * A model reads every row a tool returns: a large run would fill its context. The first `limit`
- * rows, then one note that says how many there are and how to get the rest.
- */
-function limitedForModel(
-	envelope: ApiEnvelope,
-	rows: INodeExecutionData[],
-	limit: number,
-	itemIndex: number,
-): INodeExecutionData[] {
-	const runId = String(envelope.data.id ?? envelope.data.run_id ?? '');
-	const note: IDataObject = {
-		note: `Showing the first ${limit} of ${rows.length} rows of run ${runId}, which completed. All ${rows.length} rows stay at webscrape.ai: a workflow gets them with WebScrape AI → Run → Get (Run ID ${runId}), or the tool's "Row Limit as a Tool" option can be raised. Say so to the user if more rows are needed.`,
-		run_id: runId,
-		rows_returned: limit,
-		rows_total: rows.length,
-	};
-	return [...rows.slice(0, limit), { json: note, pairedItem: { item: itemIndex } }];
 }

@@ -11,7 +11,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { prepareItems } from '../../helpers/batch';
 import { BilledBatch } from '../../helpers/billedBatch';
 import { PAGE_CREDITS } from '../../helpers/creditBudget';
-import { runsAsTool } from '../../helpers/runs';
+import { runsAsTool } from '../../tool/asTool';
 import { numberOption } from '../../helpers/validation';
 import { isHttpUrl } from '../../transport';
 import { budgetOptions } from '../budgetOptions.description';

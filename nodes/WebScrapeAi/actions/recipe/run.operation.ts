@@ -6,7 +6,7 @@ import { BilledBatch } from '../../helpers/billedBatch';
 import { endedRunCost } from '../../helpers/creditBudget';
 import type { RunSettings } from '../../helpers/runs';
 import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../helpers/runs';
-import { answerAsTool, noteToolRun, runInProgress } from '../../helpers/toolRuns';
+import { answerAsTool, noteToolRun, runInProgress } from '../../tool/toolRuns';
 import { validateId } from '../../helpers/validation';
 import type { ApiEnvelope } from '../../transport';
 import { readUsage } from '../../transport';

@@ -11,7 +11,7 @@ import {
 	rowFileFor,
 	waitForRun,
 } from '../../helpers/runs';
-import { answerAsTool } from '../../helpers/toolRuns';
+import { answerAsTool } from '../../tool/toolRuns';
 import { validateId } from '../../helpers/validation';
 import { apiRequest } from '../../transport';
 import { fileFields, outputField, runOptionsField } from '../runOptions.description';
