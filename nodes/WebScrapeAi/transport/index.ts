@@ -1,13 +1,4 @@
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	IHookFunctions,
-	IHttpRequestOptions,
-	INode,
-	IWebhookFunctions,
-	JsonObject,
-	NodeApiError,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, JsonObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ApiFailure, RequestSubject } from './errors';
@@ -24,11 +15,16 @@ import {
 } from './retryPolicy';
 import type { RowSink } from './rowScanner';
 import { RowScanner } from './rowScanner';
-import { MinutePacer } from './throttle';
+import type { BusyRefusal } from './planLimits';
+import { pacerOf, perMinuteTimeout } from './planLimits';
+import type { ApiContext } from './signals';
+import { BatchStoppedError, cancelSignalOf, cancelledError, throwIfStopped } from './signals';
+
+export type { ApiContext, BusyRefusal };
+export { BatchStoppedError, cancelSignalOf, cancelledError, throwIfStopped };
+export { seconds } from './signals';
 
 export const CREDENTIAL_TYPE = 'webScrapeAiApi';
-
-export type ApiContext = IExecuteFunctions | IWebhookFunctions | IHookFunctions;
 
 export type { RequestKind };
 
@@ -59,25 +55,6 @@ export interface ApiCall {
 	 * and the envelope comes back without them, so a large run is never held whole.
 	 */
 	rows?: RowSink;
-}
-
-/** A 429 `max_concurrent_requests`: the plan's cap and the wait webscrape.ai asked for, if any. */
-export interface BusyRefusal {
-	maxConcurrent?: number;
-	retryAfterMs?: number;
-}
-
-/** Thrown inside a batch whose other item already failed; never shown to the user. */
-export class BatchStoppedError extends Error {
-	constructor() {
-		super('stopped');
-	}
-}
-
-/** Throws when the execution was cancelled or the batch stopped; what every wait checks. */
-export function throwIfStopped(context: ApiContext, stop?: AbortSignal): void {
-	if (cancelSignalOf(context)?.aborted) throw cancelledError(context);
-	if (stop?.aborted) throw new BatchStoppedError();
 }
 
 /** The success envelope (`completed`) or the dispatch envelope (`queued`). */
@@ -151,13 +128,6 @@ async function loadConnection(this: ApiContext, itemIndex: number): Promise<ApiC
 		.filter((value) => typeof value === 'string' && value.length > 0)
 		.map(String);
 	return { baseUrl, secrets };
-}
-
-export function cancelSignalOf(context: ApiContext): AbortSignal | undefined {
-	const candidate = context as Partial<IExecuteFunctions>;
-	return typeof candidate.getExecutionCancelSignal === 'function'
-		? candidate.getExecutionCancelSignal()
-		: undefined;
 }
 
 const ERROR_CODE = /^(E[A-Z_]+|ERR_[A-Z_]+)$/;
@@ -289,18 +259,6 @@ function unknownOutcomeText(call: ApiCall): { message: string; advice: string } 
 		advice:
 			'It was not retried, so that you are not billed twice. Run the node again if you still need the result.',
 	};
-}
-
-const pacers = new WeakMap<object, MinutePacer>();
-
-/** The per-minute pace every credit-spending request of this execution shares. */
-function pacerOf(context: ApiContext): MinutePacer {
-	let pacer = pacers.get(context);
-	if (!pacer) {
-		pacer = new MinutePacer();
-		pacers.set(context, pacer);
-	}
-	return pacer;
 }
 
 const NO_DEADLINE_WAIT_MS = 15 * 60_000;
@@ -452,43 +410,4 @@ export async function readUsage(this: ApiContext): Promise<ApiEnvelope> {
 		kind: 'read',
 		subject: { kind: 'usage' },
 	});
-}
-
-/** An item that could not get through the plan's per-minute limit before its timeout. */
-function perMinuteTimeout(
-	node: INode,
-	refusal: ApiFailure | undefined,
-	pacer: MinutePacer,
-	turn: { nextAt?: number },
-	startedAt: number,
-	call: ApiCall,
-	errorOptions: { subject?: RequestSubject; itemIndex?: number; secrets: string[] },
-): NodeApiError {
-	const limit = pacer.limit
-		? `${pacer.limit} requests per minute`
-		: 'a limited number of requests per minute';
-	const what = call.kind === 'dispatch' ? 'start the run' : 'send the request';
-	const item = call.itemIndex === undefined ? '' : ` [item ${call.itemIndex}]`;
-	const now = Date.now();
-	const next =
-		turn.nextAt !== undefined && turn.nextAt !== Infinity && turn.nextAt > now
-			? `; the next free turn was ${seconds(turn.nextAt - now)} away`
-			: '';
-	return toNodeApiError(
-		node,
-		{ ...(refusal ?? { status: 429, code: 'rate_limited' }), retries: 0 },
-		{
-			...errorOptions,
-			message: `Could not ${what} within its Timeout: your webscrape.ai plan allows ${limit} (waited ${seconds(now - startedAt)}${next})${item}`,
-			advice: `Nothing was sent for this item, so nothing was billed; the other items went on. Raise the "Timeout" option, send fewer items per execution, or upgrade the plan.`,
-		},
-	);
-}
-
-export function seconds(ms: number): string {
-	return `${Math.round(ms / 100) / 10} s`;
-}
-
-export function cancelledError(context: ApiContext): NodeOperationError {
-	return new NodeOperationError(context.getNode(), 'The execution was cancelled');
 }

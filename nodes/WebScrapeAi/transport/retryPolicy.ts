@@ -1,5 +1,5 @@
 import type { ApiFailure } from './errors';
-import { throttleBackoffMs } from './throttle';
+import { throttleBackoffMs } from './planLimits';
 
 /**
  * How a request may be retried. Reads are free and idempotent. Writes cost credits; a dispatch
