@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import { recordInProcessedData, type Recorded } from '../WebScrapeAi/exactlyOnce/nodeRow';
-import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/helpers/runs';
+import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
 import { rememberEmitted } from './emitted';
 

@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-/** Max Credits and Keep at Least: Recipe → Run, Page → Scrape and Page → Extract (helpers/creditBudget.ts). */
+/** Max Credits and Keep at Least: Recipe → Run, Page → Scrape and Page → Extract (budget/creditBudget.ts). */
 export const budgetOptions: INodeProperties[] = [
 	{
 		displayName: 'Max Credits',

@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../helpers/runs';
+import { DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../runs';
 
 /**
  * What a model reads about each operation when the node runs as a tool (AI Agent, MCP Server

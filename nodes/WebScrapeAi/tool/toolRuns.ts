@@ -6,8 +6,8 @@ import type {
 } from 'n8n-workflow';
 
 import type { ApiEnvelope } from '../transport';
-import type { RunSettings } from '../helpers/runs';
-import { RunTimeoutError, shapeEndedRun, waitForRun } from '../helpers/runs';
+import type { RunSettings } from '../runs';
+import { RunTimeoutError, shapeEndedRun, waitForRun } from '../runs';
 
 /**
  * Runs as an AI tool (an AI Agent or an MCP client calls the node's tool variant) answer within the

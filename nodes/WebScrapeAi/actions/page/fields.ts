@@ -8,11 +8,11 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { prepareItems } from '../../helpers/batch';
-import { BilledBatch } from '../../helpers/billedBatch';
-import { PAGE_CREDITS } from '../../helpers/creditBudget';
+import { prepareItems } from '../../batch/batch';
+import { BilledBatch } from '../../batch/billedBatch';
+import { PAGE_CREDITS } from '../../budget/creditBudget';
 import { runsAsTool } from '../../tool/asTool';
-import { numberOption } from '../../helpers/validation';
+import { numberOption } from '../../core/validation';
 import { isHttpUrl } from '../../transport';
 import { budgetOptions } from '../budgetOptions.description';
 

@@ -1,13 +1,13 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { executeBatch, prepareItems } from '../../helpers/batch';
-import { BilledBatch } from '../../helpers/billedBatch';
-import { endedRunCost } from '../../helpers/creditBudget';
-import type { RunSettings } from '../../helpers/runs';
-import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../helpers/runs';
+import { executeBatch, prepareItems } from '../../batch/batch';
+import { BilledBatch } from '../../batch/billedBatch';
+import { endedRunCost } from '../../budget/creditBudget';
+import type { RunSettings } from '../../runs';
+import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../tool/toolRuns';
-import { validateId } from '../../helpers/validation';
+import { validateId } from '../../core/validation';
 import type { ApiEnvelope } from '../../transport';
 import { readUsage } from '../../transport';
 import { fileFields, outputField, runOptionsField } from '../runOptions.description';

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { executeBatch, prepareItems } from '../../helpers/batch';
-import type { RunSettings } from '../../helpers/runs';
+import { executeBatch, prepareItems } from '../../batch/batch';
+import type { RunSettings } from '../../runs';
 import {
 	isTerminal,
 	readRunSettings,
@@ -10,9 +10,9 @@ import {
 	outputEndedRun,
 	rowFileFor,
 	waitForRun,
-} from '../../helpers/runs';
+} from '../../runs';
 import { answerAsTool } from '../../tool/toolRuns';
-import { validateId } from '../../helpers/validation';
+import { validateId } from '../../core/validation';
 import { apiRequest } from '../../transport';
 import { fileFields, outputField, runOptionsField } from '../runOptions.description';
 

@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { asNodeError, errorItem } from '../../helpers/batch';
+import { asNodeError, errorItem } from '../../batch/batch';
 import { readUsage } from '../../transport';
 
 export const description: INodeProperties[] = [];

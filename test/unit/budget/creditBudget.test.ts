@@ -1,7 +1,7 @@
 /** Max Credits and Keep at Least: what is set aside, spent, freed and refused. */
 import type { INode } from 'n8n-workflow';
 
-import { BudgetRefusal, CreditBudget } from '../../../nodes/WebScrapeAi/helpers/creditBudget';
+import { BudgetRefusal, CreditBudget } from '../../../nodes/WebScrapeAi/budget/creditBudget';
 
 const node = { name: 'WebScrape AI', type: 'webScrapeAi', typeVersion: 1 } as INode;
 const now = () => Date.now();

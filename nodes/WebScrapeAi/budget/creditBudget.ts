@@ -6,7 +6,7 @@ import { readUsage } from '../transport';
 import { pause } from '../transport/pause';
 import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
 import { runsAsTool, sharedToolBudget } from '../tool/asTool';
-import { numberOption } from './validation';
+import { numberOption } from '../core/validation';
 
 /**
  * What a node may spend: Max Credits (per execution of the node) and Keep at Least (credits to

@@ -5,8 +5,8 @@ import { apiRequest, cancelSignalOf, isOutcomeUnknown, throwIfStopped } from '..
 import type { ItemOutcome } from './batch';
 import { executeBatch } from './batch';
 import { BilledRequests } from './billedRequests';
-import type { CreditBudget, Reservation } from './creditBudget';
-import { budgetFor, BudgetRefusal, openBudget, reportSpent } from './creditBudget';
+import type { CreditBudget, Reservation } from '../budget/creditBudget';
+import { budgetFor, BudgetRefusal, openBudget, reportSpent } from '../budget/creditBudget';
 import type { SlotWait } from '../transport/planLimits';
 import { PlanSlots, withPlanSlot } from '../transport/planLimits';
 import type { RepeatText } from '../exactlyOnce/billedCallRecord';

@@ -2,7 +2,7 @@
 import type { INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { BilledRequests } from '../../../nodes/WebScrapeAi/helpers/billedRequests';
+import { BilledRequests } from '../../../nodes/WebScrapeAi/batch/billedRequests';
 
 const node = { name: 'WebScrape AI', type: 'webScrapeAi', typeVersion: 1 } as INode;
 const failed = (message: string, description?: string) =>

@@ -1,5 +1,5 @@
 /** Output One File's writer: CSV fields and lines, JSON Lines, the header. */
-import { csvField, RowFile } from '../../../nodes/WebScrapeAi/helpers/runFile';
+import { csvField, RowFile } from '../../../nodes/WebScrapeAi/runs/runFile';
 
 test.each([
 	[null, ''],
