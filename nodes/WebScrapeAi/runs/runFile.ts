@@ -289,7 +289,8 @@ export async function runAsFile(
 	const binary = await context.helpers.prepareBinaryData(content, fileName, mimeType);
 	// The run without its rows: those are in the file.
 	const { result, ...metadata } = run;
-	const { pages: _pages, ...resultWithoutRows } = (result ?? {}) as IDataObject;
+	const resultWithoutRows: IDataObject = { ...((result ?? {}) as IDataObject) };
+	delete resultWithoutRows.pages;
 	const json: IDataObject = {
 		...metadata,
 		result: resultWithoutRows,
