@@ -12,7 +12,7 @@
  * recorded the execution as ended (this includes saving it), the peak RSS of n8n's process tree
  * above the same server idle just before (after a warm-up run: see measure), and the bytes of the
  * execution n8n saved in its database.
- * Prints a table and writes bench/results-large-files.md. BENCH_LARGE_SIZES=100,500 (pages of
+ * Prints a table and writes bench/results/large-files.md. BENCH_LARGE_SIZES=100,500 (pages of
  * 1,000 rows), BENCH_LARGE_RUNS=1 (rounds; the median is kept) and BENCH_LARGE_MODES=items,file
  * (the ways, for a diagnosis; the targets need both) change the work done.
  */
@@ -30,7 +30,7 @@ const LINES_TO_RUN = (process.env.BENCH_LINES ?? '1,2').split(',').map(Number);
 const SIZES = (process.env.BENCH_LARGE_SIZES ?? '100,500').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_LARGE_RUNS ?? 1);
 const MODES = (process.env.BENCH_LARGE_MODES ?? 'items,file,by hand').split(',');
-const RESULTS = path.join(__dirname, 'results-large-files.md');
+const RESULTS = path.join(__dirname, 'results', 'large-files.md');
 
 const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;

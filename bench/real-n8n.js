@@ -557,7 +557,7 @@ async function main() {
 				]
 			: []),
 	].join('\n');
-	const file = path.join(__dirname, SHORT ? 'results-real-n8n-short.md' : 'results-real-n8n.md');
+	const file = path.join(__dirname, 'results', SHORT ? 'real-n8n-short.md' : 'real-n8n.md');
 	if (!process.env.BENCH_LINES && !process.env.BENCH_REAL_PARTS)
 		fs.writeFileSync(file, `${table}\n`);
 	console.log(`\n${table}\n`);

@@ -337,7 +337,8 @@ async function main(): Promise<void> {
 	const file = path.join(
 		PACKAGE_ROOT,
 		'bench',
-		SHORT ? 'results-records-real-short.md' : 'results-records-real.md',
+		'results',
+		SHORT ? 'records-real-short.md' : 'records-real.md',
 	);
 	fs.writeFileSync(file, `${lines.join('\n')}\n`);
 	console.log(`  written to ${path.relative(PACKAGE_ROOT, file)}`);

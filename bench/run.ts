@@ -629,8 +629,8 @@ async function main(): Promise<void> {
 				`| ${r.section} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.target} | ${r.ok === undefined ? '–' : r.ok ? 'yes' : '**no**'} |`,
 		),
 	].join('\n');
-	const outDir = path.resolve(__dirname, '..', '..', '..', 'bench');
-	const file = path.join(outDir, SHORT ? 'results-short.md' : 'results.md');
+	const outDir = path.resolve(__dirname, '..', '..', '..', 'bench', 'results');
+	const file = path.join(outDir, SHORT ? 'short.md' : 'full.md');
 	if (!process.env.BENCH_ONLY) fs.writeFileSync(file, `${table}\n`);
 	console.log(`\n${table}\n\nWritten to ${path.relative(process.cwd(), file)}`);
 	const missed = rows.filter((r) => r.ok === false);
