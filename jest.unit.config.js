@@ -7,6 +7,6 @@ module.exports = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test/unit'],
 	testMatch: ['**/*.test.ts'],
-	// Transpiled only: `tsc` (npm run build, lint) type-checks the same files.
-	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+	// Transpiled only (isolatedModules in tsconfig.unit.json): `tsc` type-checks the same files.
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.unit.json' }] },
 };
