@@ -56,9 +56,7 @@ export class BilledRequests {
 				? sent.runId && !text.includes(sent.runId)
 					? `Its run ${sent.runId} was started and goes on at webscrape.ai: fetch it with Run → Get instead of running this item again.`
 					: undefined
-				: /billed/.test(text)
-					? undefined
-					: 'webscrape.ai had processed and billed the request: running this item again pays for it again.';
+				: 'webscrape.ai had processed and billed the request: running this item again pays for it again.';
 		if (note) error.description = error.description ? `${error.description} ${note}` : note;
 		return error;
 	}

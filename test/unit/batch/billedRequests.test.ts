@@ -57,3 +57,17 @@ test.each([
 	if (note) expect(description).toContain(note);
 	else expect(description).toBeUndefined();
 });
+
+test("a page item's own error after its request was billed says so, whatever else it says", () => {
+	const account = new BilledRequests('page');
+	account.answered(0);
+	const error = account.explain(
+		failed('Could not read the answer', 'Nothing was billed twice.'),
+		0,
+	);
+	expect(error.description).toBe(
+		'Nothing was billed twice. webscrape.ai had processed and billed the request: running this item again pays for it again.',
+	);
+	// An item never answered is left as it was.
+	expect(account.explain(failed('Refused'), 1).description).toBeUndefined();
+});
