@@ -140,10 +140,16 @@ export class CreditBudget {
 			}
 			const left = (wait.deadline ?? Date.now()) - Date.now();
 			if (refusal.final || this.reserved === 0 || left <= 0) throw refusal.error;
-			await Promise.race([
-				new Promise<void>((resolve) => this.waiters.push(resolve)),
-				pause(left, ...(wait.signals ?? [])),
-			]);
+			// Woken by an answer, the pause must end too, not sleep on until the deadline.
+			const woken = new AbortController();
+			try {
+				await Promise.race([
+					new Promise<void>((resolve) => this.waiters.push(resolve)),
+					pause(left, woken.signal, ...(wait.signals ?? [])),
+				]);
+			} finally {
+				woken.abort();
+			}
 			if (wait.signals?.some((signal) => signal?.aborted)) throw refusal.error;
 		}
 	}
