@@ -8,13 +8,14 @@ import './env';
 import { request } from 'undici';
 
 import { loadPackage, runAction } from '../test/harness/engine';
+import { collectGarbage, process, requireModule } from '../test/harness/host';
 
 /**
  * The floor, in a process of its own: what any client pays to hold the same result, with no n8n at
  * all: fetch the body as text, JSON.parse it, wrap each row as an n8n item.
  */
 async function bare(baseUrl: string, apiKey: string, runId: string): Promise<void> {
-	(global as { gc?: () => void }).gc?.();
+	collectGarbage();
 	const idleRss = process.memoryUsage().rss;
 	const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, {
 		headers: { 'x-api-key': apiKey },
@@ -43,22 +44,22 @@ async function main(): Promise<void> {
 		...(file ? { fileFormat: file } : {}),
 	});
 	if (file) {
-		const { Container } = require('@n8n/di') as typeof import('@n8n/di');
-		const { BinaryDataService } = require('n8n-core') as typeof import('n8n-core');
+		const { Container } = await import('@n8n/di');
+		const { BinaryDataService } = await import('n8n-core');
 		await Container.get(BinaryDataService).init();
 	}
 	await loadPackage();
 	// Warm up code paths (and the JIT) on a small run, so idle RSS includes the loaded engine.
 	for (let i = 0; i < 3; i++) await runAction(params(smallRunId), [{}], { credentials });
-	(global as { gc?: () => void }).gc?.();
+	collectGarbage();
 	const idleRss = process.memoryUsage().rss;
 
 	// The node and its baselines are timed in alternation, each after a full GC, and the best of each
 	// is kept: on this 2-core machine one pass of any of them varies by ±30 %, and measuring them in
 	// separate blocks let one block's garbage or a noisy neighbour land on one side only.
-	const gc = (global as { gc?: () => void }).gc ?? (() => undefined);
+	const gc = collectGarbage;
 	// The node must fetch through n8n's HTTP helper, which is axios: time the same request with it.
-	const axios = require('axios') as (config: object) => Promise<{ data: string }>;
+	const axios = requireModule<(config: object) => Promise<{ data: string }>>('axios');
 	const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 	let nodeMs = Infinity;
 	let fetchMs = Infinity;

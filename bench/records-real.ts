@@ -18,11 +18,6 @@
  */
 import './env';
 
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
 import type { IDataDeduplicator } from 'n8n-workflow';
 
 import {
@@ -33,6 +28,16 @@ import {
 	setUpTrigger,
 	useDeduplicator,
 } from '../test/harness/engine';
+import {
+	childProcess,
+	fs,
+	os,
+	path,
+	print,
+	printError,
+	process,
+	requireModule,
+} from '../test/harness/host';
 import { Simulator, TEST_KEY } from '../test/simulator';
 
 const SHORT = process.argv.includes('--short');
@@ -63,20 +68,40 @@ const hashes = (count: number, prefix: string) =>
 // ---- child: one database ----------------------------------------------------------------------
 
 async function measureOn(database: 'sqlite' | 'postgresdb', out: string): Promise<void> {
-	const n8nRoot: string = require(path.join(PACKAGE_ROOT, 'e2e', 'n8n.js')).ensureN8n(LINE);
-	const fromN8n = (name: string) =>
-		require(require.resolve(name, { paths: [path.join(n8nRoot, 'node_modules', 'n8n')] }));
+	const { ensureN8n } = requireModule<{ ensureN8n(line: number): string }>(
+		path.join(PACKAGE_ROOT, 'e2e', 'n8n.js'),
+	);
+	const n8nRoot = ensureN8n(LINE);
+	/** A module of the installed n8n (untyped here: the types below name what is called). */
+	const fromN8n = <T>(name: string) =>
+		requireModule<T>(require.resolve(name, { paths: [path.join(n8nRoot, 'node_modules', 'n8n')] }));
+	type Injectable = abstract new (...args: never[]) => unknown;
+	interface Repository {
+		insert(row: object): Promise<unknown>;
+		update(id: string, row: object): Promise<unknown>;
+	}
 	fromN8n('reflect-metadata');
-	const { Container } = fromN8n('@n8n/di');
-	const db = fromN8n('@n8n/db');
-	const { DeduplicationHelper } = fromN8n('n8n/dist/deduplication/deduplication-helper.js');
-	const connection = Container.get(db.DbConnection);
+	const { Container } = fromN8n<{ Container: { get<T>(type: Injectable): T } }>('@n8n/di');
+	const db =
+		fromN8n<Record<'DbConnection' | 'WorkflowRepository' | 'ProcessedDataRepository', Injectable>>(
+			'@n8n/db',
+		);
+	const { DeduplicationHelper } = fromN8n<{ DeduplicationHelper: new () => IDataDeduplicator }>(
+		'n8n/dist/deduplication/deduplication-helper.js',
+	);
+	const connection = Container.get<{
+		init(): Promise<void>;
+		migrate(): Promise<void>;
+		close(): Promise<void>;
+	}>(db.DbConnection);
 	await connection.init();
 	await connection.migrate();
-	const helper = new DeduplicationHelper() as IDataDeduplicator;
+	const helper = new DeduplicationHelper();
 	useDeduplicator(helper);
-	const workflows = Container.get(db.WorkflowRepository);
-	const rows = Container.get(db.ProcessedDataRepository);
+	const workflows = Container.get<Repository>(db.WorkflowRepository);
+	const rows = Container.get<
+		Repository & { manager: { connection: { query(sql: string): Promise<unknown> } } }
+	>(db.ProcessedDataRepository);
 	const sql = (query: string) =>
 		rows.manager.connection.query(query) as Promise<Array<Record<string, unknown>>>;
 
@@ -244,9 +269,10 @@ async function measureOn(database: 'sqlite' | 'postgresdb', out: string): Promis
 
 function runChild(database: string, env: NodeJS.ProcessEnv): Figure[] {
 	const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-records-')), 'figures.json');
-	const child = spawnSync(
+	// This script again (process.argv[1]), as the child of one database.
+	const child = childProcess.spawnSync(
 		process.execPath,
-		[__filename, '--db', database, '--out', out, ...(SHORT ? ['--short'] : [])],
+		[process.argv[1], '--db', database, '--out', out, ...(SHORT ? ['--short'] : [])],
 		{
 			env: {
 				...env,
@@ -277,11 +303,14 @@ async function main(): Promise<void> {
 		// n8n's database connection and the engine keep timers alive: the figures are written.
 		process.exit(0);
 	}
-	console.log(
+	print(
 		"\n4c. Records on n8n's own helper (n8n 1.123.81) over SQLite and Postgres: bytes written per billed call and per delivery, by history",
 	);
 	const figures = runChild('sqlite', process.env);
-	const queue = require(path.join(PACKAGE_ROOT, 'e2e', 'queue.js'));
+	const queue = requireModule<{
+		ensureServices(): void;
+		startPostgres(root: string): Promise<{ port: number; stop(): void }>;
+	}>(path.join(PACKAGE_ROOT, 'e2e', 'queue.js'));
 	queue.ensureServices();
 	const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-records-pg-'));
 	// Postgres runs as its own user, which must enter the folder.
@@ -330,7 +359,7 @@ async function main(): Promise<void> {
 				ok &&= today.ok && flat && fits;
 				const line = `| ${database === 'sqlite' ? 'SQLite' : 'Postgres'} | ${history.toLocaleString('en')} | ${what} | ${kb(today.bytes)} (${kb(today.largestRow)}) | ${kb(before.bytes)} (${kb(before.largestRow)}) | ${(today.bytes / before.bytes).toFixed(2)}× |`;
 				lines.push(line);
-				console.log(`  ${today.ok && flat && fits ? '✓' : '✗'} ${line}`);
+				print(`  ${today.ok && flat && fits ? '✓' : '✗'} ${line}`);
 			}
 		}
 	}
@@ -341,9 +370,9 @@ async function main(): Promise<void> {
 		SHORT ? 'records-real-short.md' : 'records-real.md',
 	);
 	fs.writeFileSync(file, `${lines.join('\n')}\n`);
-	console.log(`  written to ${path.relative(PACKAGE_ROOT, file)}`);
+	print(`  written to ${path.relative(PACKAGE_ROOT, file)}`);
 	if (!ok) {
-		console.error(
+		printError(
 			"records: a figure of today's design grew with history, a row passed 60 KB, or a call failed",
 		);
 		process.exit(1);
@@ -351,6 +380,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-	console.error(error);
+	printError(error);
 	process.exit(1);
 });

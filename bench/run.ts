@@ -5,11 +5,6 @@
  */
 import './env';
 
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
 import type { IDataObject } from 'n8n-workflow';
 import { request } from 'undici';
 
@@ -20,7 +15,19 @@ import {
 	runAction,
 	setUpTrigger,
 } from '../test/harness/engine';
-import { Simulator, TEST_KEY } from '../test/simulator';
+import {
+	childProcess,
+	collectGarbage,
+	delay,
+	fs,
+	os,
+	PACKAGE_ROOT,
+	path,
+	print,
+	printError,
+	process,
+} from '../test/harness/host';
+import { Simulator, TEST_KEY, fakeKey } from '../test/simulator';
 
 const SHORT = process.argv.includes('--short');
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
@@ -45,7 +52,7 @@ function row(
 	ok?: boolean,
 ) {
 	rows.push({ section, figure, value, baseline, target, ok });
-	console.log(
+	print(
 		`  ${ok === undefined ? '·' : ok ? '✓' : '✗'} ${figure}: ${value} (baseline ${baseline}; target ${target})`,
 	);
 }
@@ -63,7 +70,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 // ---- 1. fan-out ------------------------------------------------------------------------------
 
 async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
-	console.log(`\n1. Fan-out: N recipe runs of ${RUN_MS / 1000} s each`);
+	print(`\n1. Fan-out: N recipe runs of ${RUN_MS / 1000} s each`);
 	sim.addRecipe('benchFan', { durationMs: RUN_MS, pages: 1, itemsPerPage: 2 });
 	// The default schedule (2 s → 10 s) is sized for real runs of 30 s – 15 min; for 2 s runs the
 	// poll options are scaled down the same way for every configuration, baseline included.
@@ -134,11 +141,11 @@ async function fanOut(sim: Simulator, baseUrl: string): Promise<void> {
  * learns them from webscrape.ai's 429 answers.
  */
 async function throttles(sim: Simulator, baseUrl: string): Promise<void> {
-	console.log('\n1b. Plan throttles: batches larger than the plan allows');
+	print('\n1b. Plan throttles: batches larger than the plan allows');
 	sim.addRecipe('benchCap', { durationMs: RUN_MS, pages: 1, itemsPerPage: 2 });
 	const poll = { pollInterval: RUN_MS / 20000, maxPollInterval: RUN_MS / 8000 };
 
-	const capKey = 'wsg_live_BENCHcap0000000000000000000000';
+	const capKey = fakeKey('BENCHcap');
 	sim.addKey(capKey, { credits: 1e9, runsCap: 1e9, maxConcurrent: 5 });
 	const n = SHORT ? 20 : 50;
 	sim.clearLog();
@@ -171,7 +178,7 @@ async function throttles(sim: Simulator, baseUrl: string): Promise<void> {
 	);
 
 	// The per-minute window is 60 s and cannot be shortened: the short mode keeps to one window.
-	const minuteKey = 'wsg_live_BENCHmin0000000000000000000000';
+	const minuteKey = fakeKey('BENCHmin');
 	const perMinute = 60;
 	sim.addKey(minuteKey, { credits: 1e9, runsCap: 1e9, perMinute });
 	const pages = SHORT ? 70 : 200;
@@ -225,7 +232,7 @@ async function sdkClient(baseUrl: string, recipeId: string, scale: number) {
 	let interval = 2000;
 	let requests = 0;
 	for (;;) {
-		await new Promise((resolve) => setTimeout(resolve, interval / scale));
+		await delay(interval / scale);
 		const response = await request(`${baseUrl}/smartbrowse/runs/${runId}`, { headers });
 		const body = (await response.body.json()) as { data: { run_status: string } };
 		requests++;
@@ -237,9 +244,7 @@ async function sdkClient(baseUrl: string, recipeId: string, scale: number) {
 
 async function pollingCost(baseUrl: string): Promise<void> {
 	const scale = 20;
-	console.log(
-		`\n2. Polling cost (clock scaled ×${scale} in the simulator and in the poll options)`,
-	);
+	print(`\n2. Polling cost (clock scaled ×${scale} in the simulator and in the poll options)`);
 	const sim = new Simulator({ timeScale: scale });
 	const scaledBase = await sim.start();
 	try {
@@ -292,9 +297,7 @@ async function pollingCost(baseUrl: string): Promise<void> {
 async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 	const pages = 100;
 	const total = pages * 1000;
-	console.log(
-		`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`,
-	);
+	print(`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`);
 	sim.addRecipe('benchLarge', {
 		durationMs: 1,
 		pages,
@@ -314,11 +317,12 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 	await (
 		await request(`${baseUrl}/smartbrowse/runs/${large.id}`, { headers: { 'x-api-key': TEST_KEY } })
 	).body.text();
-	const script = path.join(__dirname, 'large-result.js');
+	// Beside this script (compiled into .cache/bench/bench).
+	const script = path.join(path.dirname(process.argv[1]), 'large-result.js');
 	// Asynchronous, so this process's simulator keeps answering the child.
 	const child = async (...extra: string[]) => {
 		const out = await new Promise<string>((resolve, reject) =>
-			execFile(
+			childProcess.execFile(
 				process.execPath,
 				[
 					...(process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean),
@@ -383,7 +387,7 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 
 async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void> {
 	const total = SHORT ? 2000 : 10000;
-	console.log(`\n4. Trigger: ${total.toLocaleString('en')} deliveries, 10 % duplicates`);
+	print(`\n4. Trigger: ${total.toLocaleString('en')} deliveries, 10 % duplicates`);
 	sim.addRecipe('benchHook', { durationMs: 1, pages: 1, itemsPerPage: 3 });
 	for (const fetchRunDetails of [false, true]) {
 		const unique = Math.round(total * 0.9);
@@ -440,7 +444,7 @@ async function triggerThroughput(sim: Simulator, baseUrl: string): Promise<void>
  * Postgres, is bench/records-real.ts.
  */
 async function recordCost(baseUrl: string): Promise<void> {
-	console.log('\n4b. Records: a burst of deliveries and a large batch');
+	print('\n4b. Records: a burst of deliveries and a large batch');
 	const bytes = (hashes: number) =>
 		Buffer.byteLength(
 			JSON.stringify({ mode: 'entries', data: Array(hashes).fill('x'.repeat(24)) }),
@@ -512,7 +516,7 @@ async function recordCost(baseUrl: string): Promise<void> {
 async function endurance(): Promise<void> {
 	const rounds = SHORT ? 2 : 4;
 	const perRound = 50;
-	console.log(`\n5. Endurance: ${rounds * perRound} runs, 10 % of responses faulted (seeded)`);
+	print(`\n5. Endurance: ${rounds * perRound} runs, 10 % of responses faulted (seeded)`);
 	const sim = new Simulator({ seed: 7 });
 	const baseUrl = await sim.start();
 	const rss: number[] = [];
@@ -560,7 +564,7 @@ async function endurance(): Promise<void> {
 				const runs = [...sim.runs.values()].filter((run) => run.recipeId === id).length;
 				if (runs > 1) duplicateRuns++;
 			});
-			(global as { gc?: () => void }).gc?.();
+			collectGarbage();
 			rss.push(process.memoryUsage().rss);
 		}
 	} finally {
@@ -596,7 +600,7 @@ async function endurance(): Promise<void> {
 // ---- main ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-	console.log(
+	print(
 		`Benchmark (${SHORT ? 'short' : 'full'}) on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
 	);
 	const sim = new Simulator();
@@ -629,13 +633,13 @@ async function main(): Promise<void> {
 				`| ${r.section} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.target} | ${r.ok === undefined ? '–' : r.ok ? 'yes' : '**no**'} |`,
 		),
 	].join('\n');
-	const outDir = path.resolve(__dirname, '..', '..', '..', 'bench', 'results');
+	const outDir = path.join(PACKAGE_ROOT, 'bench', 'results');
 	const file = path.join(outDir, SHORT ? 'short.md' : 'full.md');
 	if (!process.env.BENCH_ONLY) fs.writeFileSync(file, `${table}\n`);
-	console.log(`\n${table}\n\nWritten to ${path.relative(process.cwd(), file)}`);
+	print(`\n${table}\n\nWritten to ${path.relative(process.cwd(), file)}`);
 	const missed = rows.filter((r) => r.ok === false);
 	if (missed.length > 0) {
-		console.error(
+		printError(
 			`\n${missed.length} target(s) missed beyond the ${NOISE_MARGIN * 100} % noise margin.`,
 		);
 		process.exit(1);
@@ -644,6 +648,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-	console.error(error);
+	printError(error);
 	process.exit(1);
 });

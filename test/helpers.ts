@@ -2,9 +2,10 @@ import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { ActionOptions, ActionRun } from './harness/engine';
 import { logLines, runAction, visible } from './harness/engine';
-import { Simulator, TEST_KEY } from './simulator';
+import { delay, process } from './harness/host';
+import { Simulator, TEST_KEY, fakeKey } from './simulator';
 
-export { TEST_KEY };
+export { TEST_KEY, fakeKey };
 
 /** A simulator per test file, and every result the file produced, to search for secrets. */
 export function useSimulator(options?: { timeScale?: number }) {
@@ -48,7 +49,7 @@ export function expectNoSecret(seen: unknown[], secrets: string[] = [TEST_KEY]):
 	for (const secret of secrets) expect(text.includes(secret)).toBe(false);
 }
 
-export const sleepMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleepMs = delay;
 
 /** Fast polling for tests: the schedule's shape is the same, only shorter. */
 export const FAST = { pollInterval: 0.2, maxPollInterval: 0.5 };

@@ -1,5 +1,5 @@
 import { runAction } from '../harness/engine';
-import { FAST, TEST_KEY, expectNoSecret, useSimulator } from '../helpers';
+import { FAST, TEST_KEY, expectNoSecret, fakeKey, useSimulator } from '../helpers';
 
 const api = useSimulator();
 
@@ -20,7 +20,7 @@ const runQuick = (options: object = {}) => ({
 
 describe('API errors and retries', () => {
 	test('insufficient_credits: the headline gives balance and amount required; no retry', async () => {
-		const key = 'wsg_live_POORkey0123456789abcdefghijklmno';
+		const key = fakeKey('POORkey');
 		api.sim.addKey(key, { credits: 1 });
 		const result = await runAction(runQuick(), [{}], {
 			credentials: { apiKey: key, baseUrl: api.baseUrl },
@@ -36,12 +36,12 @@ describe('API errors and retries', () => {
 
 	test('unauthorized (envelope): the key reads as rejected; no retry', async () => {
 		const result = await runAction(runQuick(), [{}], {
-			credentials: { apiKey: 'wsg_live_WRONGkey123456789abcdefghijklmn', baseUrl: api.baseUrl },
+			credentials: { apiKey: fakeKey('WRONGkey'), baseUrl: api.baseUrl },
 		});
 		expect(result.error?.message).toBe('webscrape.ai rejected the API key');
 		expect(result.error?.description).toContain('revoked');
 		expect(api.sim.requests('dispatch')).toHaveLength(1);
-		expect(JSON.stringify(result)).not.toContain('wsg_live_WRONGkey');
+		expect(JSON.stringify(result)).not.toContain(fakeKey('WRONGkey'));
 	});
 
 	test('unauthorized (plain {"error": "..."} body): same headline, the message in the description', async () => {

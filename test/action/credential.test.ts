@@ -39,7 +39,10 @@ async function testCredential(apiKey: string, baseUrl: string) {
 		method: 'GET',
 		headers,
 	});
-	return { status: response.statusCode, body: (await response.body.json()) as any };
+	return {
+		status: response.statusCode,
+		body: (await response.body.json()) as { error?: { code: string } },
+	};
 }
 
 describe('credential webScrapeAiApi', () => {
@@ -64,6 +67,6 @@ describe('credential webScrapeAiApi', () => {
 	test('a wrong key reads as a wrong key (401 unauthorized)', async () => {
 		const bad = await testCredential('wsg_live_WRONGkey123456789abcdefghijklmn', api.baseUrl);
 		expect(bad.status).toBe(401);
-		expect(bad.body.error.code).toBe('unauthorized');
+		expect(bad.body.error?.code).toBe('unauthorized');
 	});
 });

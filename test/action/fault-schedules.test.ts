@@ -5,6 +5,7 @@
  */
 import type { Outcome } from '../harness/faultSchedules';
 import { report, runSchedule, scheduleOf } from '../harness/faultSchedules';
+import { process } from '../harness/host';
 import { figure } from '../helpers';
 
 const COUNT = Number(process.env.FAULT_SCHEDULES ?? 500);

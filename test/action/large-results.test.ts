@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
-import { FAST, expectNoSecret, jsonOf, pairedOf, useSimulator } from '../helpers';
+import { FAST, expectNoSecret, jsonOf, pairedOf, sleepMs, useSimulator } from '../helpers';
 
 /**
  * Output "One File" (JSON Lines or CSV, through n8n's binary data helpers) and Rows per Item: what
@@ -172,7 +172,7 @@ describe('Output: One File', () => {
 	test('a body cut off half-way, or answered half, is read again: the file holds each row once', async () => {
 		const { outputs: dispatched } = await api.run(run('fileRecipe1', { waitForCompletion: false }));
 		const runId = String(dispatched[0]![0].json.run_id);
-		await new Promise((resolve) => setTimeout(resolve, 400));
+		await sleepMs(400);
 		for (const type of ['cut', 'malformed'] as const) {
 			api.sim.clearLog();
 			api.sim.fault({ route: 'run', type });

@@ -1,3 +1,6 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import { process } from '../harness/host';
 import { expectNoSecret, useSimulator } from '../helpers';
 
 const api = useSimulator();
@@ -226,10 +229,9 @@ describe('Page → Extract', () => {
 				credits_used: 5,
 			});
 		}
-		expect(api.sim.requests('extract').map((entry) => entry.body.output_schema)).toEqual([
-			schema,
-			schema,
-		]);
+		expect(
+			api.sim.requests('extract').map((entry) => (entry.body as IDataObject).output_schema),
+		).toEqual([schema, schema]);
 	});
 
 	test.each([

@@ -1,3 +1,5 @@
+import type { IDataObject } from 'n8n-workflow';
+
 import { FAST, expectNoSecret, jsonOf, pairedOf, useSimulator } from '../helpers';
 
 const api = useSimulator();
@@ -65,7 +67,7 @@ describe('Recipe → Run', () => {
 			options: FAST,
 		});
 		expect(outputs[0]).toHaveLength(1);
-		const run = outputs[0][0].json as any;
+		const run = outputs[0][0].json as { result: { pages: unknown[] } } & IDataObject;
 		expect(run.run_status).toBe('completed');
 		expect(run.recipe_id).toBe('m3Yc2tFvN8q');
 		expect(run.pages_extracted).toBe(3);

@@ -2,7 +2,7 @@ import type { INodeTypes } from 'n8n-workflow';
 
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { logLines, processedData } from '../harness/engine';
-import { expectNoSecret, figure, useSimulator } from '../helpers';
+import { expectNoSecret, figure, sleepMs, useSimulator } from '../helpers';
 
 /**
  * The billed-call record at sizes and ages a workflow reaches in production: a batch far larger than
@@ -40,7 +40,7 @@ test('a 12,000-page Page → Scrape (more than the 10,000 claims the row used to
 	});
 	expect(dying.status).toBe('canceled');
 	// Requests in flight at the cancel are answered after it.
-	await new Promise((resolve) => setTimeout(resolve, 500));
+	await sleepMs(500);
 	const sentFirst = api.sim.requests('scrape').length;
 	// The first attempt folded as it went; the second, which cannot tell whether the first still
 	// runs, keeps its claims (up to the row's cap) instead.
@@ -88,7 +88,7 @@ test('two attempts of a 300-page batch running at the same moment scrape no URL 
 		workflowId,
 		onError: 'continueErrorOutput',
 	});
-	while (api.sim.requests('scrape').length < 100) await new Promise((r) => setTimeout(r, 2));
+	while (api.sim.requests('scrape').length < 100) await sleepMs(2);
 	const second = api.run(scrape, items, {
 		executionId: 'exec-alive',
 		workflowId,
@@ -159,7 +159,7 @@ test('a database that stalls 16 s while a holder writes: its lock is not taken, 
 	const processes: INodeTypes[] = [];
 	for (let count = 0; count < 3; count++) processes.push(await loadPackageAsAnotherProcess());
 	const first = api.run(scrape, urls(60, 'stall'), { executionId: 'exec-stall', workflowId });
-	while (!processedData.rows.has(lockKey)) await new Promise((resolve) => setTimeout(resolve, 1));
+	while (!processedData.rows.has(lockKey)) await sleepMs(1);
 	const others = [
 		api.run(scrape, urls(60, 'stall'), {
 			executionId: 'exec-stall',
@@ -178,7 +178,7 @@ test('a database that stalls 16 s while a holder writes: its lock is not taken, 
 			nodeTypes: processes[2],
 		}),
 	];
-	await new Promise((resolve) => setTimeout(resolve, 30));
+	await sleepMs(30);
 	// The database stops answering for 16 s: past the 10 s after which a lock seen held (with prompt
 	// answers) counts as stale, and past the 15 s after which a waiter used to stop using the lock.
 	processedData.freeze(16_000);

@@ -8,10 +8,7 @@ import 'reflect-metadata';
 import { Logger as BackendLogger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
 
-import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 import {
 	DataDeduplicationService,
@@ -52,21 +49,9 @@ import {
 	Workflow,
 } from 'n8n-workflow';
 
-/** The folder of our package.json, found upwards (the harness also runs compiled, for benchmarks). */
-function findPackageRoot(from: string): string {
-	for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-		const file = path.join(dir, 'package.json');
-		if (
-			fs.existsSync(file) &&
-			JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-webscrape-ai'
-		) {
-			return dir;
-		}
-	}
-	throw new Error(`package root not found above ${from}`);
-}
+import { clearInterval, delay, PACKAGE_ROOT, process, setInterval, setTimeout } from './host';
 
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
+export { PACKAGE_ROOT };
 export const PACKAGE_NAME = 'n8n-nodes-webscrape-ai';
 export const ACTION_TYPE = `${PACKAGE_NAME}.webScrapeAi`;
 export const TRIGGER_TYPE = `${PACKAGE_NAME}.webScrapeAiTrigger`;
@@ -138,8 +123,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 	}
 
 	private async thawed(): Promise<void> {
-		while (Date.now() < this.frozenUntil)
-			await new Promise((resolve) => setTimeout(resolve, this.frozenUntil - Date.now()));
+		while (Date.now() < this.frozenUntil) await delay(this.frozenUntil - Date.now());
 	}
 
 	/** Writes a row value as the database would: refused past maxValueBytes, counted otherwise. */
@@ -154,7 +138,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 	}
 
 	key(scope: string, contextData: ICheckProcessedContextData): string {
-		assert.ok(contextData.workflow.id);
+		if (!contextData.workflow.id) throw new Error('deduplication without a workflow id');
 		return `${contextData.workflow.id}|${scope === 'node' ? `n:${contextData.node?.id}` : ''}`;
 	}
 
@@ -163,7 +147,7 @@ export class ProcessedDataTable implements IDataDeduplicator {
 	}
 
 	private async between(): Promise<void> {
-		if (this.gapMs > 0) await new Promise((resolve) => setTimeout(resolve, this.gapMs));
+		if (this.gapMs > 0) await delay(this.gapMs);
 		else await Promise.resolve();
 		await this.thawed();
 	}
@@ -283,7 +267,7 @@ let deduplicator: IDataDeduplicator = processedData;
  * before the first loadPackage(), e.g. to n8n's own DeduplicationHelper over a real database.
  */
 export function useDeduplicator(real: IDataDeduplicator): void {
-	assert.ok(!loaded, 'useDeduplicator() must be called before the package is loaded');
+	if (loaded) throw new Error('useDeduplicator() must be called before the package is loaded');
 	deduplicator = real;
 }
 

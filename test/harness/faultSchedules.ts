@@ -10,6 +10,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { FaultSpec, LogEntry } from '../simulator';
+import { delay, setTimeout } from './host';
 import { seededRandom, Simulator, TEST_KEY } from '../simulator';
 import type { ActionRun } from './engine';
 import { runAction } from './engine';
@@ -276,8 +277,7 @@ export async function runSchedule(schedule: Schedule): Promise<Outcome> {
 		});
 		// Runs started but not waited for end (and are billed) on webscrape.ai's side.
 		const lastEnd = Math.max(0, ...[...sim.runs.values()].map((r) => r.endsAt));
-		if (lastEnd > Date.now())
-			await new Promise((resolve) => setTimeout(resolve, lastEnd - Date.now() + 20));
+		if (lastEnd > Date.now()) await delay(lastEnd - Date.now() + 20);
 	} finally {
 		await sim.stop();
 	}

@@ -1,8 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
+import { childProcess, fs, os, PACKAGE_ROOT, path, process } from '../harness/host';
 import { runScript } from './script';
 
 /**
@@ -10,7 +6,7 @@ import { runScript } from './script';
  * an n8n-workflow. Run here on this tree against the engine tests' n8n-workflow, and against
  * made-up n8n-workflows that lack a name the package uses, the way a new n8n release would.
  */
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const CHECK = path.join(ROOT, 'scripts', 'compat-check.js');
 const ENGINE_WORKFLOW = path.dirname(require.resolve('n8n-workflow/package.json'));
 
@@ -102,7 +98,8 @@ describe('compatibility with the n8n-workflow each n8n release ships', () => {
 	});
 
 	test('a missing export fails, naming the export, the file that uses it and the release', () => {
-		const { NodeConnectionTypes: _dropped, ...rest } = ERRORS;
+		const rest: Record<string, { js: string; dts: string }> = { ...ERRORS };
+		delete rest.NodeConnectionTypes;
 		const dir = fakeWorkflow('9.0.0', {
 			...rest,
 			sleep: SLEEP_WITH_SIGNAL,
@@ -159,7 +156,9 @@ describe('pause wakes on an abort with every n8n-workflow', () => {
 			setTimeout(() => controller.abort(), 200);
 			const started = Date.now();
 			pause(10000, controller.signal).then(() => process.stdout.write(String(Date.now() - started - 200)));`;
-		return Number(execFileSync(nodeBinary, ['-e', script], { cwd: nodePath, encoding: 'utf8' }));
+		return Number(
+			childProcess.execFileSync(nodeBinary, ['-e', script], { cwd: nodePath, encoding: 'utf8' }),
+		);
 	}
 
 	test('with sleepWithAbort (n8n 1.x, 2.11): at once', () => {

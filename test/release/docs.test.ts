@@ -1,12 +1,11 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { fs, PACKAGE_ROOT, path } from '../harness/host';
 
 /**
  * The manual and the design notes stay true: the README is short and every command in it is one
  * CI runs as written on a clean clone, every link resolves, and every test docs/exactly-once.md
  * names next to an invariant exists.
  */
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 const readme = read('README.md');
 /** What each `step NAME "WHAT" COMMAND...` of .ci/run runs (continuation lines joined). */

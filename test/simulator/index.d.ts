@@ -1,5 +1,9 @@
 /* Types of the JavaScript simulator, for the TypeScript tests. */
+import type { IDataObject } from 'n8n-workflow';
+
 export declare const TEST_KEY: string;
+/** A made-up key of the same shape for an account of a test's own, ending in `label`. */
+export declare function fakeKey(label: string): string;
 /** mulberry32: a small seeded PRNG, numbers in [0, 1). */
 export declare function seededRandom(seed: number): () => number;
 
@@ -14,7 +18,7 @@ export interface LogEntry {
 	/** The last 6 characters of the key that sent it. */
 	account?: string;
 	contentType?: string;
-	body?: any;
+	body?: unknown;
 	status?: number | 'reset' | 'cut';
 	fault?: string;
 	/** The run a dispatch created. */
@@ -100,7 +104,7 @@ export interface SimRun {
 export interface Delivery {
 	runId: string;
 	url: string;
-	payload: any;
+	payload: IDataObject;
 	status?: number;
 	responseBody?: string;
 	error?: string;
@@ -140,6 +144,6 @@ export declare class Simulator {
 		},
 	): Promise<void>;
 	deliveriesSettled(): Promise<void>;
-	webhookPayload(run: SimRun, style?: 'plain' | 'prefixed'): any;
+	webhookPayload(run: SimRun, style?: 'plain' | 'prefixed'): IDataObject;
 	seedCompletedRun(recipeId: string, key?: string): SimRun;
 }

@@ -9,6 +9,14 @@ const net = require('node:net');
 const crypto = require('node:crypto');
 
 const TEST_KEY = 'wsg_live_TESTkey0123456789abcdefghijklmno';
+
+/**
+ * A made-up key of the same shape for an account of a test's own, ending in its label (the log's
+ * `account` is a key's last 6 characters): built, never written out, so no file holds a key.
+ */
+function fakeKey(label) {
+	return `wsg_live_${'0123456789abcdefghijklmnopqrstuv'.slice(0, 32 - label.length)}${label}`;
+}
 const COST_PER_PAGE = 2;
 
 let requestCounter = 0;
@@ -900,4 +908,4 @@ function exampleOf(schema) {
 	}
 }
 
-module.exports = { Simulator, TEST_KEY, seededRandom };
+module.exports = { Simulator, TEST_KEY, fakeKey, seededRandom };

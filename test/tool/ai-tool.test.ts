@@ -6,6 +6,7 @@
 import type { DynamicStructuredTool } from '@langchain/core/tools';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import type {
+	IConnections,
 	IDataObject,
 	IExecuteFunctions,
 	INode,
@@ -82,7 +83,7 @@ class ToyAgent implements INodeType {
 		const calls = Array.isArray(args._calls) ? (args._calls as IDataObject[]) : [args];
 		const results = [];
 		for (const tool of tools) {
-			const schema = Object.keys((tool.schema as any).shape ?? {});
+			const schema = Object.keys((tool.schema as { shape?: object }).shape ?? {});
 			const answers = [];
 			for (const call of calls) answers.push(JSON.parse((await tool.invoke(call)) as string));
 			results.push({
@@ -136,7 +137,7 @@ async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArg
 	const workflow = new Workflow({
 		id: 'wf',
 		nodes: [agent, tool],
-		connections: connections as any,
+		connections: connections as IConnections,
 		active: false,
 		nodeTypes: allTypes,
 	});
@@ -183,7 +184,7 @@ describe('the action node as an AI-agent tool', () => {
 			{ recipeId: 'toolRecipe1' },
 		);
 		expect(run.data.resultData.error).toBeUndefined();
-		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
+		const out = agentOutput(run);
 		expect(out.tool).toBe('WebScrape_AI');
 		// With its default options the model reads what a call costs, takes and returns.
 		expect(out.description).toMatch(
@@ -207,7 +208,7 @@ describe('the action node as an AI-agent tool', () => {
 			{ url: 'https://example.com/a' },
 		);
 		expect(run.data.resultData.error).toBeUndefined();
-		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
+		const out = agentOutput(run);
 		expect(out.answer[0]).toMatchObject({
 			cleaned: expect.stringContaining('# Hello'),
 			credits_used: 1,
@@ -231,7 +232,7 @@ describe('the action node as an AI-agent tool', () => {
 			{ prompt: 'the title', schema },
 		);
 		expect(run.data.resultData.error).toBeUndefined();
-		const out = run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any;
+		const out = agentOutput(run);
 		expect(out.answer[0].result).toEqual({ title: 'example' });
 	});
 
@@ -249,7 +250,7 @@ describe('the action node as an AI-agent tool', () => {
 		const run = await runAgentWithTool(extract, { _calls: calls });
 		expect(run.data.resultData.error).toBeUndefined();
 		expect(api.sim.requests('extract').length - extractsBefore).toBe(2);
-		const answers = (run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any).answer;
+		const answers = agentOutput(run).answer;
 		expect(answers[0][0].credits_used).toBe(5);
 		expect(answers[1][0].credits_used).toBe(5);
 		expect(answers[2]).toEqual([
@@ -265,10 +266,28 @@ describe('the action node as an AI-agent tool', () => {
 	});
 });
 
+/** A parsed JSON answer, indexable as deep as the assertions reach. */
+interface Json {
+	[key: string]: Json;
+	[index: number]: Json;
+}
+
+/** What the toy agent emits: its tool's name, description, argument names and answers. */
+interface AgentOutput {
+	tool: string;
+	description: string;
+	schema: string[];
+	answer: Json;
+}
+
+function agentOutput(run: IRun): AgentOutput {
+	return run.data.resultData.runData.Agent[0].data!.main[0]![0].json as unknown as AgentOutput;
+}
+
 /** The tool's answer to the agent: what the model reads. */
 function answerOf(run: IRun): IDataObject[] {
 	expect(run.data.resultData.error).toBeUndefined();
-	return (run.data.resultData.runData.Agent[0].data!.main[0]![0].json as any).answer;
+	return agentOutput(run).answer as unknown as IDataObject[];
 }
 
 const runAsTool = (recipeId: string, options: IDataObject) =>

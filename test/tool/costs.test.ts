@@ -3,15 +3,18 @@
  * documentation) says: the node's default tool descriptions, the MCP example's tool descriptions
  * and the editor's operation descriptions are held to it, so they cannot drift apart again.
  */
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-import { PACKAGE_ROOT } from '../harness/engine';
+import { fs, PACKAGE_ROOT, path, requireModule } from '../harness/host';
 
-const { TOOL_DESCRIPTIONS } = require(
+const { readFileSync } = fs;
+const { join } = path;
+const { TOOL_DESCRIPTIONS } = requireModule<{ TOOL_DESCRIPTIONS: Record<string, string> }>(
 	join(PACKAGE_ROOT, 'dist/nodes/WebScrapeAi/actions/toolDescriptions.js'),
-) as { TOOL_DESCRIPTIONS: Record<string, string> };
-const { properties } = require(join(PACKAGE_ROOT, 'dist/nodes/WebScrapeAi/actions/properties.js'));
+);
+const { properties } = requireModule<{ properties: INodeProperties[] }>(
+	join(PACKAGE_ROOT, 'dist/nodes/WebScrapeAi/actions/properties.js'),
+);
 
 /** Credit figures in a text, in order: "2 credits per page", "5 … credits", "(10 with stealth)". */
 function creditFigures(text: string): number[] {
@@ -42,10 +45,11 @@ function readmeCredits(): Record<string, { figures: number[]; free: boolean }> {
 const operationDescription = (key: string): string => {
 	const [resource, operation] = key.split('.');
 	const field = properties.find(
-		(property: any) =>
+		(property) =>
 			property.name === 'operation' && property.displayOptions?.show?.resource?.[0] === resource,
 	);
-	return field.options.find((option: any) => option.value === operation).description;
+	const options = (field?.options ?? []) as INodePropertyOptions[];
+	return options.find((option) => option.value === operation)?.description ?? '';
 };
 
 const example = JSON.parse(

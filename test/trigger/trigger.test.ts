@@ -1,7 +1,4 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import type { INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 import { request } from 'undici';
 
 import type { TriggerSetup } from '../harness/engine';
@@ -13,6 +10,7 @@ import {
 	setUpTrigger,
 	visible,
 } from '../harness/engine';
+import { http, PACKAGE_ROOT, path, requireModule } from '../harness/host';
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { TEST_KEY, expectNoSecret, sleepMs } from '../helpers';
 import { Simulator } from '../simulator';
@@ -91,7 +89,7 @@ describe('WebScrape AI Trigger', () => {
 			});
 		});
 		await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-		const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/webhook/abc/webhook`;
+		const url = `http://127.0.0.1:${(listener.address() as { port: number }).port}/webhook/abc/webhook`;
 		sim.addRecipe('e2eHooked', {
 			durationMs: 300,
 			pages: 2,
@@ -104,10 +102,12 @@ describe('WebScrape AI Trigger', () => {
 			await sim.deliveriesSettled();
 			expect(statuses).toEqual([200]);
 			expect(emitted).toHaveLength(1);
-			const run = emitted[0][0].json as any;
+			const run = emitted[0][0].json as {
+				result: { pages: Array<{ items: unknown[] }> };
+			} & IDataObject;
 			expect(run).toMatchObject({ id: runId, run_status: 'completed', event: 'completed' });
 			expect(run.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-			expect(run.result.pages.map((page: any) => page.items.length)).toEqual([2, 2]);
+			expect(run.result.pages.map((page) => page.items.length)).toEqual([2, 2]);
 			expect(sim.deliveries.filter((d) => d.runId === runId)[0].status).toBe(200);
 		} finally {
 			await new Promise((resolve) => listener.close(resolve));
@@ -248,8 +248,12 @@ describe('WebScrape AI Trigger', () => {
 	});
 
 	test('bounds: a process remembers the last 5,000 emitted deliveries, the record the last 500; a repeat older than both is emitted again', async () => {
-		const { EMITTED_MEMORY } = await import('../../dist/nodes/WebScrapeAiTrigger/emitted');
-		const { DELIVERY_ENTRIES } = await import('../../dist/nodes/WebScrapeAi/exactlyOnce/nodeRow');
+		const { EMITTED_MEMORY } = requireModule<{ EMITTED_MEMORY: number }>(
+			path.join(PACKAGE_ROOT, 'dist/nodes/WebScrapeAiTrigger/emitted.js'),
+		);
+		const { DELIVERY_ENTRIES } = requireModule<{ DELIVERY_ENTRIES: number }>(
+			path.join(PACKAGE_ROOT, 'dist/nodes/WebScrapeAi/exactlyOnce/nodeRow.js'),
+		);
 		expect([EMITTED_MEMORY, DELIVERY_ENTRIES]).toEqual([5000, 1000]);
 		const setup = await trigger({ fetchRunDetails: false });
 		const body = (n: number) => ({
@@ -290,7 +294,9 @@ describe('WebScrape AI Trigger', () => {
 		expect(sim.requests('run')).toHaveLength(1);
 		expect(result.execution?.status).toBe('success');
 		expect(result.emitted).toHaveLength(6);
-		expect(result.emitted?.every((item) => (item.pairedItem as any).item === 0)).toBe(true);
+		expect(result.emitted?.every((item) => (item.pairedItem as IPairedItemData).item === 0)).toBe(
+			true,
+		);
 	});
 
 	test('a run of another account or a forged run (404) fails the execution with what to check', async () => {
