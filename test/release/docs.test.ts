@@ -12,7 +12,7 @@ const readme = read('README.md');
 const ciCommands = [
 	...read('.ci/run')
 		.replace(/\\\n\s*/g, ' ')
-		.matchAll(/^(?:step|beside_queue) \S+ "(?:[^"\\]|\\.)*"\s+(.+)$/gm),
+		.matchAll(/^(?:step|beside) \S+ "(?:[^"\\]|\\.)*"\s+(.+)$/gm),
 ].map((step) => step[1].trim());
 const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<string, string>);
 
