@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { numberOption } from '../core/validation';
@@ -29,24 +29,36 @@ export interface RunSettings {
 	toolWaitMs: number;
 }
 
+/**
+ * One item's run parameters as the node's fields hold them, before any check: what
+ * `readRunSettings` reads from n8n and `parseRunSettings` turns into settings.
+ */
+export interface RunParameters {
+	waitForCompletion: boolean;
+	/** Read only when waiting (the field is hidden otherwise). */
+	output?: unknown;
+	fileFormat: unknown;
+	binaryPropertyName: unknown;
+	/** Read only for the CSV format (the field is hidden otherwise). */
+	csvColumns?: unknown;
+	options: IDataObject;
+}
+
 /** Output "file": its format and binary property (read whatever the output, for Run → Get's sake). */
-function readOutputFile(
-	context: IExecuteFunctions,
+function parseOutputFile(
+	node: INode,
 	itemIndex: number,
+	raw: RunParameters,
 ): Pick<RunSettings, 'fileFormat' | 'csvColumns' | 'binaryPropertyName'> {
-	const fileFormat = context.getNodeParameter('fileFormat', itemIndex, 'jsonl') as FileFormat;
-	const name = String(
-		context.getNodeParameter('binaryPropertyName', itemIndex, 'data') ?? '',
-	).trim();
+	const fileFormat = raw.fileFormat as FileFormat;
+	const name = String(raw.binaryPropertyName ?? '').trim();
 	if (fileFormat !== 'jsonl' && fileFormat !== 'csv')
-		throw new NodeOperationError(
-			context.getNode(),
-			`File Format must be "jsonl" or "csv" [item ${itemIndex}]`,
-			{ itemIndex },
-		);
+		throw new NodeOperationError(node, `File Format must be "jsonl" or "csv" [item ${itemIndex}]`, {
+			itemIndex,
+		});
 	if (!/^[A-Za-z0-9_-]+$/.test(name))
 		throw new NodeOperationError(
-			context.getNode(),
+			node,
 			`Put Output File in Field must be a field name such as "data" [item ${itemIndex}]`,
 			{ itemIndex, description: 'Letters, digits, "-" and "_" only.' },
 		);
@@ -55,7 +67,7 @@ function readOutputFile(
 		fileFormat === 'csv'
 			? [
 					...new Set(
-						String(context.getNodeParameter('csvColumns', itemIndex, '') ?? '')
+						String(raw.csvColumns ?? '')
 							.split(',')
 							.map((column) => column.trim())
 							.filter((column) => column !== ''),
@@ -76,17 +88,35 @@ export function readRunSettings(
 	itemIndex: number,
 	waitDefault: boolean,
 ): RunSettings {
-	const node = this.getNode();
-	const asTool = runsAsTool(this);
-	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const waitForCompletion = this.getNodeParameter(
 		'waitForCompletion',
 		itemIndex,
 		waitDefault,
 	) as boolean;
-	const output = waitForCompletion
-		? (this.getNodeParameter('output', itemIndex, 'items') as RunSettings['output'])
-		: 'run';
+	const fileFormat = this.getNodeParameter('fileFormat', itemIndex, 'jsonl');
+	return parseRunSettings(this.getNode(), itemIndex, runsAsTool(this), {
+		waitForCompletion,
+		output: waitForCompletion ? this.getNodeParameter('output', itemIndex, 'items') : undefined,
+		fileFormat,
+		binaryPropertyName: this.getNodeParameter('binaryPropertyName', itemIndex, 'data'),
+		csvColumns:
+			fileFormat === 'csv' ? this.getNodeParameter('csvColumns', itemIndex, '') : undefined,
+		options: this.getNodeParameter('options', itemIndex, {}) as IDataObject,
+	});
+}
+
+/**
+ * Checks one item's run parameters and fills in the defaults; throws naming the item and the
+ * field. `asTool`: the node runs as an AI tool (its row limit and wait apply).
+ */
+export function parseRunSettings(
+	node: INode,
+	itemIndex: number,
+	asTool: boolean,
+	raw: RunParameters,
+): RunSettings {
+	const { waitForCompletion, options } = raw;
+	const output = waitForCompletion ? ((raw.output ?? 'items') as RunSettings['output']) : 'run';
 	const pollMs =
 		numberOption(node, options.pollInterval, 'Poll Interval', itemIndex, { min: 0.1 }, 2) * 1000;
 	const maxPollMs =
@@ -114,7 +144,7 @@ export function readRunSettings(
 	return {
 		waitForCompletion,
 		output,
-		...readOutputFile(this, itemIndex),
+		...parseOutputFile(node, itemIndex, raw),
 		rowsPerItem: numberOption(
 			node,
 			options.rowsPerItem,
