@@ -51,7 +51,9 @@ function publishWorkflowProblems(text) {
 			'the publish workflow uses a stored token (NODE_AUTH_TOKEN or a secret): npm revoked classic tokens; publish with trusted publishing (OIDC) instead',
 		);
 	if (doc.permissions?.['id-token'] !== 'write')
-		problems.push('the publish workflow does not give its job an OIDC token (permissions: id-token: write)');
+		problems.push(
+			'the publish workflow does not give its job an OIDC token (permissions: id-token: write)',
+		);
 	const steps = Object.values(doc.jobs ?? {}).flatMap((job) => job.steps ?? []);
 	const setup = steps.find((step) => String(step.uses ?? '').startsWith('actions/setup-node'));
 	const node = setup?.with?.['node-version'];
@@ -71,10 +73,67 @@ function publishWorkflowProblems(text) {
 }
 
 /** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
+/** README sections n8n's verification asks for (its README template), as headings of ours. */
+const README_SECTIONS = [
+	['how to install it', /^## .*\binstall/im],
+	['how to set up the credential', /^## .*\bcredential/im],
+	['the operations', /^## Operations\b/im],
+	['compatibility with n8n versions', /^## Compatibility\b/im],
+];
+/** A letter of a script other than Latin: the nodes and their manual must be in English. */
+const OTHER_SCRIPT = /(?![\p{Script=Latin}])\p{L}/u;
+
+/**
+ * What n8n's verification guidelines ask that the repository itself can show, beyond what ships:
+ * the package's name, a README with the template's sections and a link to the service's docs,
+ * example workflows of every node, the MIT licence text, and English (no other script) in the
+ * README and the shipped node descriptions (`texts`: file name → text).
+ */
+function verificationProblems(dir, manifest, texts) {
+	const problems = [];
+	if (!/^(@[a-z0-9-~][a-z0-9-._~]*\/)?n8n-nodes-/.test(manifest.name ?? ''))
+		problems.push(
+			`the package name ${manifest.name} does not start with n8n-nodes- (or @scope/n8n-nodes-)`,
+		);
+	const readmeFile = path.join(dir, 'README.md');
+	const readme = fs.existsSync(readmeFile) ? fs.readFileSync(readmeFile, 'utf8') : '';
+	for (const [what, heading] of README_SECTIONS)
+		if (!heading.test(readme)) problems.push(`README.md has no section on ${what}`);
+	if (manifest.homepage && !readme.includes(manifest.homepage))
+		problems.push(`README.md does not link the service's documentation (${manifest.homepage})`);
+	const licence = path.join(dir, 'LICENSE');
+	if (fs.existsSync(licence) && !/^MIT License/.test(fs.readFileSync(licence, 'utf8')))
+		problems.push('LICENSE is not the MIT licence text');
+	for (const [file, text] of Object.entries({ 'README.md': readme, ...texts })) {
+		const other = OTHER_SCRIPT.exec(text);
+		if (other) {
+			const at = text.slice(Math.max(0, other.index - 30), other.index + 30).replace(/\s+/g, ' ');
+			problems.push(`${file} is not all English: "${at}"`);
+		}
+	}
+	const examples = path.join(dir, 'examples');
+	const nodeTypes = new Set();
+	for (const file of fs.existsSync(examples) ? fs.readdirSync(examples) : []) {
+		if (!file.endsWith('.json')) continue;
+		try {
+			const workflow = JSON.parse(fs.readFileSync(path.join(examples, file), 'utf8'));
+			for (const node of workflow.nodes ?? []) nodeTypes.add(node.type);
+		} catch {
+			problems.push(`examples/${file} is not a workflow (JSON)`);
+		}
+	}
+	for (const entry of manifest.n8n?.nodes ?? []) {
+		const type = `${manifest.name}.${path.basename(entry, '.node.js').replace(/^./, (c) => c.toLowerCase())}`;
+		if (!nodeTypes.has(type)) problems.push(`no example workflow in examples/ uses ${type}`);
+	}
+	return problems;
+}
+
 function check(dir, { tag } = {}) {
 	const problems = [];
 	const workflow = path.join(dir, '.github', 'workflows', 'publish.yml');
-	if (fs.existsSync(workflow)) problems.push(...publishWorkflowProblems(fs.readFileSync(workflow, 'utf8')));
+	if (fs.existsSync(workflow))
+		problems.push(...publishWorkflowProblems(fs.readFileSync(workflow, 'utf8')));
 	else problems.push('.github/workflows/publish.yml is missing');
 	const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
 	const version = manifest.version;
@@ -145,6 +204,12 @@ function check(dir, { tag } = {}) {
 		// The scanner's rule sets, on the files as they ship.
 		const unpacked = path.join(work, 'package');
 		run('tar', ['-xzf', path.join(work, packed.filename), '-C', work]);
+		const shippedCode = Object.fromEntries(
+			files
+				.filter((file) => /^dist\/.*\.js$/.test(file))
+				.map((file) => [file, fs.readFileSync(path.join(unpacked, file), 'utf8')]),
+		);
+		problems.push(...verificationProblems(dir, manifest, shippedCode));
 		if (files.some((file) => file.endsWith('.js'))) {
 			try {
 				run(
@@ -184,4 +249,4 @@ if (require.main === module) {
 	console.log(`release check passed: n8n-nodes-webscrape-ai ${version} is ready to publish`);
 }
 
-module.exports = { check, publishWorkflowProblems };
+module.exports = { check, publishWorkflowProblems, verificationProblems };

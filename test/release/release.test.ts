@@ -34,15 +34,16 @@ const editPublish = (dir: string, edit: (text: string) => string) =>
 	fs.writeFileSync(path.join(dir, PUBLISH_FILE), edit(fs.readFileSync(PUBLISH, 'utf8')));
 
 /**
- * A copy of what `npm pack` reads (manifest, README, LICENSE, CHANGELOG and the built dist/) and
- * the workflow that publishes it.
+ * A copy of what `npm pack` reads (manifest, README, LICENSE, CHANGELOG and the built dist/), the
+ * example workflows and the workflow that publishes it.
  */
 function copyOfPackage(change: (dir: string) => void): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-release-copy-'));
 	for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.npmrc']) {
 		fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
 	}
-	fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+	for (const folder of ['dist', 'examples'])
+		fs.cpSync(path.join(ROOT, folder), path.join(dir, folder), { recursive: true });
 	fs.mkdirSync(path.join(dir, '.github', 'workflows'), { recursive: true });
 	fs.copyFileSync(PUBLISH, path.join(dir, PUBLISH_FILE));
 	change(dir);
@@ -132,6 +133,46 @@ describe('npm run release:check', () => {
 			(dir: string) =>
 				editPublish(dir, (text) => text.replace(/\n.*\n.*npm install -g npm@.*/, '')),
 			'the publish workflow does not install npm 11.5.1 or later',
+		],
+		[
+			"a package name outside n8n's convention",
+			(dir: string) =>
+				editJson(path.join(dir, 'package.json'), (json) => {
+					json.name = 'webscrape-ai-nodes';
+				}),
+			'the package name webscrape-ai-nodes does not start with n8n-nodes- (or @scope/n8n-nodes-)',
+		],
+		[
+			'a README without its Compatibility section',
+			(dir: string) => {
+				const readme = path.join(dir, 'README.md');
+				fs.writeFileSync(
+					readme,
+					fs.readFileSync(readme, 'utf8').replace('## Compatibility', '## Versions'),
+				);
+			},
+			'README.md has no section on compatibility with n8n versions',
+		],
+		[
+			'a node description in another language',
+			(dir: string) => {
+				const node = path.join(dir, 'dist', 'nodes', 'WebScrapeAi', 'WebScrapeAi.node.js');
+				fs.writeFileSync(
+					node,
+					fs.readFileSync(node, 'utf8').replace("'Run webscrape.ai", "'运行 webscrape.ai"),
+				);
+			},
+			'dist/nodes/WebScrapeAi/WebScrapeAi.node.js is not all English',
+		],
+		[
+			'no example workflow with the trigger',
+			(dir: string) => {
+				for (const file of fs.readdirSync(path.join(dir, 'examples'))) {
+					const example = path.join(dir, 'examples', file);
+					if (fs.readFileSync(example, 'utf8').includes('webScrapeAiTrigger')) fs.rmSync(example);
+				}
+			},
+			'no example workflow in examples/ uses n8n-nodes-webscrape-ai.webScrapeAiTrigger',
 		],
 	])('fails with the reason on %s', (_name, breakIt, reason) => {
 		const dir = copyOfPackage(breakIt);
