@@ -191,9 +191,14 @@ function register(line, shared) {
 			await browser?.close();
 		});
 
-		test('node creator: one WebScrape AI entry with its five actions by resource and its three triggers', async () => {
+		test('node creator: one WebScrape AI entry that says what the package does, with its five actions by resource and its three triggers', async () => {
 			await openWorkflow(PANELS_WORKFLOW_ID);
 			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
+			// n8n heads the one entry with the trigger's description (both lines): the whole package.
+			assert.deepEqual(await texts('[data-test-id=node-creator-item-description]'), [
+				'Run webscrape.ai SmartBrowse recipes, scrape pages, extract data with AI, and start workflows when a run completes, fails or is cancelled',
+			]);
+			await shoot('node-creator-search');
 			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
 			await page.waitForSelector('[data-test-id=node-creator-category-item]');
 			const categories = await texts('[data-test-id=node-creator-category-item]');
@@ -294,6 +299,12 @@ function register(line, shared) {
 			assert.match(text, /paste this node's Production URL \(under Webhook URLs\)/);
 			assert.doesNotMatch(text, /Listen for test event|URL above/);
 			assert.match(text, /put the Production URL in the recipe's webhook/);
+			// How a workflow goes live, in words true on both lines (the link does either).
+			assert.match(
+				text,
+				/make the workflow live \(its Active switch on n8n 1\.x, Publish on 2\.x\)/,
+			);
+			assert.ok((await page.locator('[data-test-id=ndv] a[data-key=activate]').count()) >= 1);
 			await shoot('trigger-panel');
 			assert.deepEqual(takeProblems(), []);
 		});

@@ -22,24 +22,27 @@ export class WebScrapeAiTrigger implements INodeType {
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{"on " + $parameter["events"].join(", ")}}',
+		// n8n's node panel lists the action node and this trigger as one entry headed by this
+		// description (on every line), so it says what the whole package does.
 		description:
-			'Starts the workflow when a webscrape.ai SmartBrowse run completes, fails or is cancelled',
+			'Run webscrape.ai SmartBrowse recipes, scrape pages, extract data with AI, and start workflows when a run completes, fails or is cancelled',
 		defaults: { name: 'WebScrape AI Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],
 		// Words that hold on every n8n line: the test button is "Listen for test event" on some
-		// releases and "Execute step" or "Test this trigger" on others.
+		// releases and "Execute step" or "Test this trigger" on others; a workflow goes live with
+		// the Active switch on 1.x and Publish on 2.x (the 'activate' link does either).
 		triggerPanel: {
 			header: '',
 			executionsHelp: {
 				inactive:
-					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>To run automatically</b>, put the Production URL in the recipe's webhook instead and <a data-key='activate'>activate</a> the workflow. Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
+					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>To run automatically</b>, put the Production URL in the recipe's webhook instead and <a data-key='activate'>make the workflow live</a> (its Active switch on n8n 1.x, Publish on 2.x). Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
 				active:
-					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>Your workflow also runs automatically</b>, since it is active: every run that ends and is delivered to the Production URL starts it. Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
+					"<b>While building your workflow</b>, put the Test URL in the recipe's webhook in the webscrape.ai studio, start this node's test here, then run the recipe: its delivery shows up in this editor.<br /><br /><b>Your workflow also runs automatically</b>, since it is live: every run that ends and is delivered to the Production URL starts it. Those executions show up in the <a data-key='executions'>executions list</a>, not in the editor.",
 			},
 			activationHint:
-				"Once the workflow works, <a data-key='activate'>activate</a> it and put the Production URL in the recipe's webhook, so every run that ends starts it.",
+				"Once the workflow works, <a data-key='activate'>make it live</a> (its Active switch on n8n 1.x, Publish on 2.x) and put the Production URL in the recipe's webhook, so every run that ends starts it.",
 		},
 		webhooks: [
 			{
