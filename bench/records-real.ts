@@ -22,7 +22,6 @@ import type { IDataDeduplicator } from 'n8n-workflow';
 
 import {
 	deliver,
-	PACKAGE_ROOT,
 	ProcessedDataTable,
 	runAction,
 	setUpTrigger,
@@ -32,6 +31,7 @@ import {
 	childProcess,
 	fs,
 	os,
+	PACKAGE_ROOT,
 	path,
 	print,
 	printError,

@@ -72,7 +72,6 @@ function publishWorkflowProblems(text) {
 	return problems;
 }
 
-/** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
 /** README sections n8n's verification asks for (its README template), as headings of ours. */
 const README_SECTIONS = [
 	['how to install it', /^## .*\binstall/im],
@@ -129,6 +128,7 @@ function verificationProblems(dir, manifest, texts) {
 	return problems;
 }
 
+/** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
 function check(dir, { tag } = {}) {
 	const problems = [];
 	const workflow = path.join(dir, '.github', 'workflows', 'publish.yml');

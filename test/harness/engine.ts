@@ -51,7 +51,6 @@ import {
 
 import { clearInterval, delay, PACKAGE_ROOT, process, setInterval, setTimeout } from './host';
 
-export { PACKAGE_ROOT };
 export const PACKAGE_NAME = 'n8n-nodes-webscrape-ai';
 export const ACTION_TYPE = `${PACKAGE_NAME}.webScrapeAi`;
 export const TRIGGER_TYPE = `${PACKAGE_NAME}.webScrapeAiTrigger`;

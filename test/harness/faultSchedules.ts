@@ -10,10 +10,10 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import type { FaultSpec, LogEntry } from '../simulator';
-import { delay, setTimeout } from './host';
 import { seededRandom, Simulator, TEST_KEY } from '../simulator';
 import type { ActionRun } from './engine';
 import { runAction } from './engine';
+import { delay, setTimeout } from './host';
 
 export type Operation = 'run' | 'scrape' | 'extract';
 

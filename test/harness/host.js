@@ -34,7 +34,6 @@ module.exports = {
 	path,
 	process,
 	setTimeout: timers.setTimeout,
-	clearTimeout: timers.clearTimeout,
 	setInterval: timers.setInterval,
 	clearInterval: timers.clearInterval,
 	delay: (ms) => new Promise((resolve) => timers.setTimeout(resolve, ms)),
