@@ -73,6 +73,7 @@ function ensureN8n(line) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const stamp = path.join(dir, '.installed');
 	if (fs.existsSync(bin) && fs.existsSync(stamp)) return dir;
+	fs.rmSync(path.join(dir, '.install-failed'), { force: true });
 	log(`installing n8n ${version} into .cache/ (once; a few minutes) …`);
 	fs.mkdirSync(dir, { recursive: true });
 	fs.copyFileSync(path.join(manifest, 'package.json'), path.join(dir, 'package.json'));
@@ -86,9 +87,57 @@ function ensureN8n(line) {
 	} else {
 		run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
 	}
-	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env });
+	buildSqlite3(line, dir, env);
 	fs.writeFileSync(stamp, new Date().toISOString());
 	return dir;
+}
+
+const SQLITE3_ADDON = path.join('node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
+const sqlite3Version = (dir) =>
+	JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'sqlite3', 'package.json'), 'utf8'))
+		.version;
+
+/**
+ * sqlite3's native add-on, compiled once when both lines install together (`node e2e/install.js`
+ * sets E2E_SQLITE3_FROM to line 1's folder for line 2): both lines pin the same sqlite3, an N-API
+ * add-on, and one built on Node 20 loads on Node 24 as well (N-API is forward compatible), so line 2
+ * waits for line 1's build and copies it. Alone, or when that fails, a line builds its own.
+ */
+function buildSqlite3(line, dir, env) {
+	const from = process.env.E2E_SQLITE3_FROM;
+	if (from && path.resolve(from) !== dir && copySqlite3(from, dir, env)) {
+		log(`line ${line}: sqlite3's add-on copied from ${path.relative(ROOT, from)} (built once)`);
+		return;
+	}
+	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env });
+}
+
+function copySqlite3(from, dir, env) {
+	const waitUntil = Date.now() + 20 * 60 * 1000;
+	const pause = new Int32Array(new SharedArrayBuffer(4));
+	// Line 1 writes .installed when it is ready; install.js writes .install-failed if it is not.
+	while (!fs.existsSync(path.join(from, '.installed'))) {
+		if (fs.existsSync(path.join(from, '.install-failed')) || Date.now() > waitUntil) return false;
+		Atomics.wait(pause, 0, 0, 1000);
+	}
+	try {
+		if (sqlite3Version(from) !== sqlite3Version(dir)) return false;
+		fs.mkdirSync(path.dirname(path.join(dir, SQLITE3_ADDON)), { recursive: true });
+		fs.copyFileSync(path.join(from, SQLITE3_ADDON), path.join(dir, SQLITE3_ADDON));
+		// Loads and opens a database on this line's Node, or this line builds its own.
+		run(
+			'node',
+			[
+				'-e',
+				"new (require('sqlite3').Database)(':memory:').close((error) => process.exit(error ? 1 : 0))",
+			],
+			{ cwd: dir, env },
+		);
+		return true;
+	} catch {
+		fs.rmSync(path.join(dir, SQLITE3_ADDON), { force: true });
+		return false;
+	}
 }
 
 let packed;
@@ -269,7 +318,7 @@ async function prepare(
  */
 async function start(
 	prepared,
-	{ stdio = 'pipe', timeoutMs = 180000, args = ['start'], env = {}, ready, nodeArgs = [] } = {},
+	{ stdio = 'pipe', timeoutMs = 600000, args = ['start'], env = {}, ready, nodeArgs = [] } = {},
 ) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const node =
