@@ -56,7 +56,7 @@ async function check(line) {
 	return result;
 }
 
-describe('npm start on both n8n lines, in any order', { timeout: 20 * 60 * 1000 }, () => {
+describe('npm start on both n8n lines, in any order', { timeout: 40 * 60 * 1000 }, () => {
 	after(() => fs.rmSync(home, { recursive: true, force: true }));
 
 	test('line 1 (with an edit in its editor), then line 2, then line 1 again', async () => {

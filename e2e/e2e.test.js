@@ -18,7 +18,7 @@ const SUITES = (process.env.E2E_SUITES ?? 'basics,editor,throttles,files')
 	.map((name) => require(`./suites/${name}`));
 
 for (const line of LINES_TO_TEST) {
-	describe(`real n8n ${n8n.LINES[line].version}`, { timeout: 40 * 60 * 1000 }, () => {
+	describe(`real n8n ${n8n.LINES[line].version}`, { timeout: 60 * 60 * 1000 }, () => {
 		/** What every suite reads once the instance runs: sim, prepared, instance, session, key. */
 		const shared = {};
 

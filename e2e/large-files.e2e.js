@@ -24,7 +24,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 for (const line of LINES_TO_TEST) {
 	describe(
 		`a ${PAGES * 1000}-row run in n8n ${n8n.LINES[line].version} with a ${HEAP_MB} MB heap`,
-		{ timeout: 20 * 60 * 1000 },
+		{ timeout: 40 * 60 * 1000 },
 		() => {
 			let sim;
 			let big;

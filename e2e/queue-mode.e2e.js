@@ -384,7 +384,7 @@ async function startSink() {
 }
 
 for (const line of LINES_TO_TEST) {
-	describe(`queue mode, n8n ${n8n.LINES[line].version}`, { timeout: 20 * 60 * 1000 }, () => {
+	describe(`queue mode, n8n ${n8n.LINES[line].version}`, { timeout: 40 * 60 * 1000 }, () => {
 		let sim;
 		let sink;
 		let topology;

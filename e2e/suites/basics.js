@@ -29,7 +29,7 @@ function setup(shared) {
 }
 
 function register(line, shared) {
-	describe(`n8n ${n8n.LINES[line].version}`, { timeout: 15 * 60 * 1000 }, () => {
+	describe(`n8n ${n8n.LINES[line].version}`, { timeout: 30 * 60 * 1000 }, () => {
 		let sim;
 		let simBaseUrl;
 		let prepared;

@@ -108,7 +108,7 @@ function setup() {
 
 function register(line, shared) {
 	const version = n8n.LINES[line].version;
-	describe(`n8n ${version} editor in a real browser`, { timeout: 10 * 60 * 1000 }, () => {
+	describe(`n8n ${version} editor in a real browser`, { timeout: 30 * 60 * 1000 }, () => {
 		let instance;
 		let browser;
 		let page;

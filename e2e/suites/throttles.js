@@ -185,7 +185,7 @@ function setup(shared) {
 function register(line, shared) {
 	describe(
 		`throttles and waits, n8n ${n8n.LINES[line].version}`,
-		{ timeout: 10 * 60 * 1000 },
+		{ timeout: 30 * 60 * 1000 },
 		() => {
 			let prepared;
 			let instance;
