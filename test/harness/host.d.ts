@@ -14,6 +14,8 @@ export declare function delay(ms: number): Promise<void>;
 export declare function print(...args: unknown[]): void;
 /** console.error. */
 export declare function printError(...args: unknown[]): void;
+/** Counts the timers created from now on that have neither fired nor been cleared (see host.js). */
+export declare function timersFromNow(): { pending(): Promise<number>; stop(): void };
 /** A full garbage collection when Node runs with --expose-gc; nothing otherwise. */
 export declare function collectGarbage(): void;
 /** The folder of the package's package.json. */

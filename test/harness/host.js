@@ -12,6 +12,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const timers = require('node:timers');
+const asyncHooks = require('node:async_hooks');
 
 /** The folder of our package.json, found upwards (this file also runs compiled, for benchmarks). */
 function findPackageRoot(from) {
@@ -24,6 +25,15 @@ function findPackageRoot(from) {
 			return dir;
 	}
 	throw new Error(`package root not found above ${from}`);
+}
+
+/** Whether the code running now is jest's own (its reporter refreshes its status on timers). */
+function fromTestRunner() {
+	const limit = Error.stackTraceLimit;
+	Error.stackTraceLimit = 50;
+	const stack = new Error().stack;
+	Error.stackTraceLimit = limit;
+	return /node_modules[\\/](@jest[\\/]|jest-)/.test(stack);
 }
 
 module.exports = {
@@ -39,6 +49,31 @@ module.exports = {
 	delay: (ms) => new Promise((resolve) => timers.setTimeout(resolve, ms)),
 	print: (...args) => console.log(...args),
 	printError: (...args) => console.error(...args),
+	/**
+	 * Counts the timers created from now on that have neither fired nor been cleared. Only this
+	 * window's own timers count: timers the test runner already had pending may end at any moment
+	 * on a busy machine, so a count of every active timer is not a measure of ours.
+	 */
+	timersFromNow: () => {
+		const pending = new Set();
+		const hook = asyncHooks
+			.createHook({
+				init: (id, type) => {
+					if (type === 'Timeout' && !fromTestRunner()) pending.add(id);
+				},
+				destroy: (id) => pending.delete(id),
+			})
+			.enable();
+		return {
+			/** How many are pending, once Node has reported the timers that ended (destroy is queued). */
+			pending: async () => {
+				await new Promise((resolve) => timers.setTimeout(resolve, 5));
+				await new Promise((resolve) => timers.setImmediate(resolve));
+				return pending.size;
+			},
+			stop: () => hook.disable(),
+		};
+	},
 	/** A full garbage collection when Node runs with --expose-gc; nothing otherwise. */
 	collectGarbage: () => global.gc?.(),
 	PACKAGE_ROOT: findPackageRoot(__dirname),

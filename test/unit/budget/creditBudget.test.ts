@@ -2,7 +2,7 @@
 import type { INode } from 'n8n-workflow';
 
 import { BudgetRefusal, CreditBudget } from '../../../nodes/WebScrapeAi/budget/creditBudget';
-import { delay, process } from '../../harness/host';
+import { timersFromNow } from '../../harness/host';
 
 const node = { name: 'WebScrape AI', type: 'webScrapeAi', typeVersion: 1 } as INode;
 const now = () => Date.now();
@@ -102,15 +102,17 @@ test('a call that cannot fit while others are in flight waits for their answers,
 });
 
 test('a wait woken by an answer leaves no timer running until its deadline', async () => {
-	const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-	const before = timers();
+	const timers = timersFromNow();
 	const budget = new CreditBudget({ maxCredits: 10, keepAtLeast: 0 });
 	const first = await budget.reserve(node, 0, 6);
 	const second = budget.reserve(node, 1, 6, { deadline: now() + 60_000 });
 	budget.settle(first, 1);
 	await second;
-	await delay(0);
-	expect(timers()).toBe(before);
+	try {
+		expect(await timers.pending()).toBe(0);
+	} finally {
+		timers.stop();
+	}
 });
 
 test('a call that cannot fit even when every answer is in is refused at once, naming the item', async () => {
