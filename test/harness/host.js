@@ -27,6 +27,9 @@ function findPackageRoot(from) {
 	throw new Error(`package root not found above ${from}`);
 }
 
+/** Resolves after `ms` milliseconds. */
+const delay = (ms) => new Promise((resolve) => timers.setTimeout(resolve, ms));
+
 /** Whether the code running now is jest's own (its reporter refreshes its status on timers). */
 function fromTestRunner() {
 	const limit = Error.stackTraceLimit;
@@ -46,7 +49,7 @@ module.exports = {
 	setTimeout: timers.setTimeout,
 	setInterval: timers.setInterval,
 	clearInterval: timers.clearInterval,
-	delay: (ms) => new Promise((resolve) => timers.setTimeout(resolve, ms)),
+	delay,
 	print: (...args) => console.log(...args),
 	printError: (...args) => console.error(...args),
 	/**
@@ -67,7 +70,7 @@ module.exports = {
 		return {
 			/** How many are pending, once Node has reported the timers that ended (destroy is queued). */
 			pending: async () => {
-				await new Promise((resolve) => timers.setTimeout(resolve, 5));
+				await delay(5);
 				await new Promise((resolve) => timers.setImmediate(resolve));
 				return pending.size;
 			},
