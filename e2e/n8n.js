@@ -114,7 +114,12 @@ function buildSqlite3(line, dir, env) {
 		log(`line ${line}: sqlite3's add-on copied from ${path.relative(ROOT, from)} (built once)`);
 		return;
 	}
-	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env });
+	// -O1 on both cores instead of node-gyp's -O3 on one: 37 s instead of 70 here (measured), on the
+	// path to every suite's start; a test database does not need SQLite's last 10 % of speed.
+	run('npm', ['rebuild', 'sqlite3'], {
+		cwd: dir,
+		env: { ...env, CFLAGS: '-O1', CXXFLAGS: '-O1', JOBS: 'max' },
+	});
 }
 
 function copySqlite3(line, from, dir, env) {
