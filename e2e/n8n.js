@@ -6,6 +6,7 @@
  * its REST and public APIs. Used by `npm start` and `npm run test:e2e`.
  */
 const { execFileSync, spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -192,15 +193,72 @@ function installPackageInto(userFolder, tarball) {
 	);
 }
 
+/**
+ * Ports for the servers the suites start (n8n, its task broker, Postgres, Redis, MariaDB). Suites
+ * run side by side and pick a port minutes before the server binds it (n8n's CLI imports come
+ * first): a port the kernel hands out for `listen(0)` lies in its ephemeral range, which outgoing
+ * connections and the next `listen(0)` draw from too, and in CI another process took one in that
+ * window ("port … is already in use"). So a port comes from below that range, and is reserved for
+ * the process that picked it by a file only one process can create (freed when that process ends).
+ */
+const PORTS_DIR = path.join(os.tmpdir(), 'wsai-ports');
+const PORTS_FROM = 20000;
+
+function ephemeralFloor() {
+	try {
+		return Number(
+			fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+		);
+	} catch {
+		return 32768;
+	}
+}
+
+const alive = (pid) => {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return error.code === 'EPERM';
+	}
+};
+
+/** Creates the port's reservation, or frees one whose process has ended (then false). */
+function reserve(port) {
+	const file = path.join(PORTS_DIR, String(port));
+	try {
+		fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+		return true;
+	} catch (error) {
+		if (error.code !== 'EEXIST') throw error;
+	}
+	let owner;
+	try {
+		owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+	} catch {
+		return false;
+	}
+	// Renamed away first: of two processes that both find it stale, one frees it.
+	if (owner && !alive(owner)) {
+		const away = `${file}.${process.pid}.stale`;
+		try {
+			fs.renameSync(file, away);
+			fs.rmSync(away, { force: true });
+		} catch {
+			// the other one did
+		}
+	}
+	return false;
+}
+
 async function freePort() {
-	return await new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
-		});
-	});
+	fs.mkdirSync(PORTS_DIR, { recursive: true });
+	const count = Math.max(1000, ephemeralFloor() - PORTS_FROM);
+	for (let attempt = 0; attempt < 500; attempt++) {
+		const port = PORTS_FROM + crypto.randomInt(count);
+		if (reserve(port) && (await isFree(port))) return port;
+	}
+	throw new Error(`no free port between ${PORTS_FROM} and ${PORTS_FROM + count} (${PORTS_DIR})`);
 }
 
 async function isFree(port) {
