@@ -436,6 +436,25 @@ async function start(
 	};
 }
 
+/**
+ * fetch that sends a read (GET, HEAD) once more when the connection broke under it, never a
+ * request that changes something. n8n closes an idle keep-alive connection after 5 s; on a machine
+ * busy enough, fetch reuses one just as n8n closes it and fails with "other side closed" (`npm
+ * start -- --check` in CI failed with a bare "fetch failed" three times, beside the engine tests).
+ */
+const BROKEN_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+async function fetchRead(url, init = {}) {
+	const method = (init.method ?? 'GET').toUpperCase();
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await fetch(url, init);
+		} catch (error) {
+			const read = method === 'GET' || method === 'HEAD';
+			if (!read || attempt === 3 || !BROKEN_CONNECTION.has(error?.cause?.code)) throw error;
+		}
+	}
+}
+
 /** A logged-in REST session (owner set up on first use) and a public-API key. */
 async function session(
 	instance,
@@ -467,7 +486,7 @@ async function session(
 		throw new Error(`login failed: ${response.status} ${await response.text()}`);
 	const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
 	const rest = async (method, route, body) => {
-		const res = await fetch(`${instance.baseUrl}/rest${route}`, {
+		const res = await fetchRead(`${instance.baseUrl}/rest${route}`, {
 			method,
 			headers: { ...headers, cookie },
 			body: body === undefined ? undefined : JSON.stringify(body),
@@ -506,7 +525,7 @@ async function apiKey(restSession) {
 }
 
 async function publicApi(instance, key, method, route, body) {
-	const response = await fetch(`${instance.baseUrl}/api/v1${route}`, {
+	const response = await fetchRead(`${instance.baseUrl}/api/v1${route}`, {
 		method,
 		headers: { 'X-N8N-API-KEY': key, 'content-type': 'application/json' },
 		body: body === undefined ? undefined : JSON.stringify(body),
@@ -584,6 +603,7 @@ module.exports = {
 	publicApi,
 	runOnServer,
 	executeWorkflow,
+	fetchRead,
 	freePort,
 	log,
 };

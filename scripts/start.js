@@ -153,6 +153,10 @@ async function main() {
 		await sim.stop();
 		throw error;
 	}
+	// Whatever ends this process (a failed step, an exception) ends n8n too: never one left running.
+	process.on('exit', () => {
+		if (instance.child.exitCode === null) instance.child.kill('SIGTERM');
+	});
 	logFile.write(instance.output());
 	instance.child.stdout.on('data', (chunk) => logFile.write(chunk));
 	instance.child.stderr.on('data', (chunk) => logFile.write(chunk));
@@ -174,29 +178,42 @@ async function main() {
 	}
 
 	if (CHECK) {
-		const types = await (
-			await fetch(`${instance.baseUrl}/types/nodes.json`, { headers: { cookie: session.cookie } })
-		).json();
-		const names = types.map((type) => type.name);
-		const workflows = await session.rest('GET', '/workflows');
-		const list = workflows.body.data ?? workflows.body;
-		const ids = list.map((workflow) => workflow.id);
-		const result = {
-			line,
-			version,
-			nodes: [
-				'n8n-nodes-webscrape-ai.webScrapeAi',
-				'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
-			].filter((name) => names.includes(name)),
-			tool: names.includes('n8n-nodes-webscrape-ai.webScrapeAiTool'),
-			examples: demo
-				.examples()
-				.map((workflow) => workflow.id)
-				.filter((id) => ids.includes(id)),
-			names: list.map((workflow) => workflow.name),
-		};
+		// n8n is stopped whatever the check finds or fails at: a check leaves nothing running.
+		let result;
+		try {
+			result = await step(
+				"checking both nodes and the examples through n8n's REST API",
+				'Read the log; n8n may have stopped answering (the last lines say why).',
+				async () => {
+					const types = await (
+						await n8n.fetchRead(`${instance.baseUrl}/types/nodes.json`, {
+							headers: { cookie: session.cookie },
+						})
+					).json();
+					const names = types.map((type) => type.name);
+					const workflows = await session.rest('GET', '/workflows');
+					const list = workflows.body.data ?? workflows.body;
+					const ids = list.map((workflow) => workflow.id);
+					return {
+						line,
+						version,
+						nodes: [
+							'n8n-nodes-webscrape-ai.webScrapeAi',
+							'n8n-nodes-webscrape-ai.webScrapeAiTrigger',
+						].filter((name) => names.includes(name)),
+						tool: names.includes('n8n-nodes-webscrape-ai.webScrapeAiTool'),
+						examples: demo
+							.examples()
+							.map((workflow) => workflow.id)
+							.filter((id) => ids.includes(id)),
+						names: list.map((workflow) => workflow.name),
+					};
+				},
+			);
+		} finally {
+			await stop();
+		}
 		process.stdout.write(`${JSON.stringify(result)}\n`);
-		await stop();
 		process.exit(
 			result.nodes.length === 2 && result.examples.length === demo.examples().length ? 0 : 1,
 		);
@@ -249,7 +266,9 @@ async function isFree(port) {
 /** The last few meaningful lines of what a failed step printed, without buffers or stacks. */
 function summary(error) {
 	const cause = error.cause ?? error;
-	const text = [cause.stderr, cause.stdout, cause.message]
+	// fetch's "fetch failed" says why in its own cause (refused, reset, closed).
+	const reason = cause.cause && [cause.cause.code, cause.cause.message].filter(Boolean).join(' ');
+	const text = [cause.stderr, cause.stdout, cause.message, reason]
 		.filter((part) => typeof part === 'string' && part.trim())
 		.join('\n');
 	const lines = text
