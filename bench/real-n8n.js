@@ -11,8 +11,6 @@
  * Our node also dispatches and waits for its first poll; "net" subtracts that idle wait (the poll
  * interval), "raw" keeps it. `--short` (CI) runs 3 rounds instead of 5 (the bounds once) and exits 1
  * when our node does worse than the by-hand workflow beyond the noise margin. BENCH_PROFILE=<dir> writes a CPU profile of each run.
- * BENCH_REAL_MEASURE_AFTER=<file> prepares and warms every line first, then measures once the file
- * exists (CI: the preparing beside the suites, the measured runs alone after them).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -407,12 +405,7 @@ async function measureTrigger(line, sim, runId) {
 	}
 }
 
-/**
- * A line's n8n, prepared (the credential, the four workflows) and warmed: one run of each measured
- * workflow (n8n's first start of a user folder migrates its database; the files it reads are then
- * in the page cache for both sides).
- */
-async function prepareLine(line, sim, runId) {
+async function measureLine(line, sim, runId) {
 	const prepared = await n8n.prepare(line, {
 		credentials: [demo.credential(sim.baseUrl)],
 		workflows: [
@@ -423,33 +416,13 @@ async function prepareLine(line, sim, runId) {
 		],
 	});
 	try {
-		await execute(prepared, 'wsaiBenchOurs001');
-		await execute(prepared, 'wsaiBenchHand001');
-	} catch (error) {
-		fs.rmSync(prepared.userFolder, { recursive: true, force: true });
-		throw error;
-	}
-	return prepared;
-}
-
-/**
- * BENCH_REAL_MEASURE_AFTER=<file>: every line is prepared and warmed at once, the measured runs wait
- * until the file exists. CI prepares beside the suites and creates the file once they are done: the
- * measured runs are timed alone, and the rest does not keep a core idle at the end.
- */
-async function measureAfter(file) {
-	if (!file) return;
-	console.log(`  prepared and warmed; measuring once ${file} exists`);
-	while (!fs.existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 1000));
-}
-
-async function measureLine(prepared) {
-	const { line } = prepared;
-	try {
 		const ours = [];
 		const byHand = [];
 		const idle = [];
 		const dispatchOnly = [];
+		// One warm-up each (n8n's first start of a user folder migrates its database).
+		await execute(prepared, 'wsaiBenchOurs001');
+		await execute(prepared, 'wsaiBenchHand001');
 		for (let i = 0; i < RUNS; i++) {
 			ours.push(await execute(prepared, 'wsaiBenchOurs001'));
 			byHand.push(await execute(prepared, 'wsaiBenchHand001'));
@@ -534,18 +507,10 @@ async function main() {
 	);
 	const rows = [];
 	const triggerRows = [];
-	/** Lines prepared ahead of their measured runs (BENCH_REAL_MEASURE_AFTER). */
-	const prepared = [];
 	let missed = 0;
 	try {
-		const lines = PARTS.includes('execute') ? LINES_TO_RUN : [];
-		const waits = process.env.BENCH_REAL_MEASURE_AFTER;
-		for (const line of waits ? lines : []) prepared.push(await prepareLine(line, sim, seeded.id));
-		await measureAfter(waits);
-		for (const line of lines) {
-			const result = await measureLine(
-				waits ? prepared.shift() : await prepareLine(line, sim, seeded.id),
-			);
+		for (const line of PARTS.includes('execute') ? LINES_TO_RUN : []) {
+			const result = await measureLine(line, sim, seeded.id);
 			rows.push(result);
 			const timeOk = result.timeRatio <= TARGET_TIME * (1 + NOISE_MARGIN);
 			const rssOk = result.rssRatio <= TARGET_RSS * (1 + NOISE_MARGIN);
@@ -573,7 +538,6 @@ async function main() {
 			}
 		}
 	} finally {
-		for (const { userFolder } of prepared) fs.rmSync(userFolder, { recursive: true, force: true });
 		await sim.stop();
 	}
 	const table = [
