@@ -115,10 +115,8 @@ function buildSqlite3(line, dir, env) {
 		log(`line ${line}: sqlite3's add-on copied from ${path.relative(ROOT, from)} (built once)`);
 		return;
 	}
-	// On both cores (the add-on's C++ files beside SQLite's one large C file): it is on the path to
-	// every suite's start. -O1 took 37 s instead of 70, but a slower SQLite in every n8n of the suites
-	// is a risk under CI's load (n8n already reports "Database connection timed out" there; not
-	// measured apart from the rest): left at -O3.
+	// On both cores (the add-on's C++ beside SQLite's one large C file): it is on the path to every
+	// suite's start. Left at -O3 on purpose (docs/performance.md, "Less to install").
 	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env: { ...env, JOBS: 'max' } });
 }
 
@@ -437,9 +435,9 @@ async function start(
 
 /**
  * fetch that sends a read (GET, HEAD) once more when the connection broke under it, never a
- * request that changes something. n8n closes an idle keep-alive connection after 5 s; on a machine
- * busy enough, fetch reuses one just as n8n closes it and fails with "other side closed" (`npm
- * start -- --check` in CI failed with a bare "fetch failed" three times, beside the engine tests).
+ * request that changes something. `npm start -- --check` failed in CI with a bare "fetch failed" on
+ * its reads after login; the likely cause (its own cause was not recorded then) is a keep-alive
+ * connection n8n closes after 5 s idle, reused by fetch just as it closes on a busy machine.
  */
 const BROKEN_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 async function fetchRead(url, init = {}) {

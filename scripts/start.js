@@ -106,7 +106,7 @@ async function main() {
 		'Another program may hold the port; set SIM_PORT to a free one.',
 		async () => {
 			const wanted = Number(process.env.SIM_PORT ?? state?.simPort ?? 0);
-			const port = wanted && (await isFree(wanted)) ? wanted : 0;
+			const port = wanted && (await n8n.isFree(wanted)) ? wanted : 0;
 			return await demo.startSimulator({ port });
 		},
 	);
@@ -251,15 +251,6 @@ async function main() {
 			n8n.log(`n8n exited (${code}); see ${relative(logPath)}`);
 			sim.stop().then(() => process.exit(1));
 		}
-	});
-}
-
-async function isFree(port) {
-	const net = require('node:net');
-	return await new Promise((resolve) => {
-		const server = net.createServer();
-		server.once('error', () => resolve(false));
-		server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
 	});
 }
 
