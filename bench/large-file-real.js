@@ -97,7 +97,7 @@ async function runOnce(prepared, instance, session, key, workflowId, expectedRow
 	const rss = large.sampleRss(instance.child.pid);
 	const startedAt = Date.now();
 	const executionId = await n8n.runOnServer(session, prepared.line, workflowId);
-	const ended = await large.outcome(instance, key, executionId, 20 * 60 * 1000);
+	const ended = await n8n.executionOutcome(instance, key, executionId, 20 * 60 * 1000);
 	const wallMs = Date.now() - startedAt;
 	const peak = rss.stop();
 	if (ended.status !== 'success')

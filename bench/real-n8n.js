@@ -330,6 +330,8 @@ async function measureTrigger(line, sim, runId) {
 		credentials: [demo.credential(sim.baseUrl)],
 		workflows: [ours, byHand],
 		activate: [ours.id, byHand.id],
+		// Before n8n starts, with its CLI: the measured servers do nothing but the deliveries.
+		activateBy: 'cli',
 	});
 	const payload = sim.webhookPayload(sim.runs.get(runId));
 	let key;

@@ -73,7 +73,7 @@ for (const line of LINES_TO_TEST) {
 				const rss = large.sampleRss(instance.child.pid);
 				const startedAt = Date.now();
 				const executionId = await n8n.runOnServer(session, line, 'wsaiLargeFile001');
-				const result = await large.outcome(instance, key, executionId, 10 * 60 * 1000, true);
+				const result = await n8n.executionOutcome(instance, key, executionId, 10 * 60 * 1000, true);
 				const peak = rss.stop();
 				assert.equal(result.status, 'success', JSON.stringify(result).slice(0, 2000));
 				const runData = result.execution.data.resultData.runData;
@@ -97,7 +97,7 @@ for (const line of LINES_TO_TEST) {
 					const rss = large.sampleRss(instance.child.pid);
 					const startedAt = Date.now();
 					const executionId = await n8n.runOnServer(session, line, workflowId);
-					const result = await large.outcome(instance, key, executionId, 10 * 60 * 1000);
+					const result = await n8n.executionOutcome(instance, key, executionId, 10 * 60 * 1000);
 					const peak = rss.stop();
 					const took = seconds(Date.now() - startedAt);
 					assert.ok(!result.timedOut, `${what} neither finished nor ended n8n in 10 minutes`);

@@ -2,8 +2,7 @@
 /**
  * Large runs in real n8n, shared by the e2e suites (e2e/large-files.e2e.js, e2e/suites/files.js)
  * and the benchmark (bench/large-file-real.js): the rows, the workflows that take them (our node in
- * items or file mode, and the by-hand workflow), running one on the server, and the process tree's
- * memory while it runs.
+ * items or file mode, and the by-hand workflow), and the process tree's memory while it runs.
  */
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
@@ -122,33 +121,6 @@ const HASH_FILE = {
 	},
 };
 
-/**
- * Waits for an execution to end, or for n8n to exit first (as it does when it runs out of heap).
- * Returns { status, execution } or { crashed: true }.
- */
-async function outcome(instance, key, executionId, timeoutMs, includeData = false) {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		if (instance.child.exitCode !== null || instance.child.signalCode !== null)
-			return { crashed: true };
-		try {
-			const result = await n8n.publicApi(
-				instance,
-				key,
-				'GET',
-				`/executions/${executionId}${includeData ? '?includeData=true' : ''}`,
-			);
-			const status = result.body?.status;
-			if (result.status === 200 && status && !['running', 'new', 'waiting'].includes(status))
-				return { status, execution: result.body };
-		} catch {
-			// n8n busy or gone: the exit check above tells which
-		}
-		await new Promise((resolve) => setTimeout(resolve, 500));
-	}
-	return { timedOut: true };
-}
-
 /** RSS of a process and all its descendants, from /proc. */
 function treeRss(rootPid) {
 	const parents = new Map();
@@ -200,7 +172,6 @@ module.exports = {
 	runGetWorkflow,
 	byHandWorkflow,
 	HASH_FILE,
-	outcome,
 	treeRss,
 	sampleRss,
 };

@@ -156,6 +156,8 @@ describe(
 		let sim;
 		let prepared;
 		let instance;
+		let session;
+		let key;
 
 		/** The byte size of each of our processed_data rows, by context. */
 		const rowSizes = () =>
@@ -187,6 +189,8 @@ describe(
 				},
 			});
 			instance = await n8n.start(prepared);
+			session = await n8n.session(instance);
+			key = await n8n.apiKey(session);
 			await demo.waitForTrigger(instance.baseUrl);
 		});
 
@@ -199,7 +203,7 @@ describe(
 		test(`two executions of ${PAGES} Page → Scrape items each: every page recorded and sent once`, async () => {
 			sim.clearLog();
 			for (let round = 1; round <= 2; round++) {
-				const result = await n8n.executeWorkflow(prepared, SCRAPE_WORKFLOW_ID);
+				const result = await n8n.executeWorkflow({ instance, session, key }, SCRAPE_WORKFLOW_ID);
 				const scrape = result.data.resultData.runData.Scrape;
 				// When n8n itself failed the execution, its own error says why.
 				assert.ok(scrape, JSON.stringify(result.data.resultData.error)?.slice(0, 600));

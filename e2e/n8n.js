@@ -323,6 +323,7 @@ async function prepare(
 		userFolder,
 		preferredPort,
 		env: extraEnv = {},
+		activateBy = 'api',
 	} = {},
 ) {
 	const dir = ensureN8n(line);
@@ -342,9 +343,11 @@ async function prepare(
 			`--input=${write('credentials.json', credentials)}`,
 		]);
 	// One CLI process for all workflows (n8n reads an array from one file): each n8n CLI call boots
-	// n8n's database and modules, seconds apiece. In queue mode on 1.x the import also activates
-	// (--activeState=fromJson, allowed in queue mode only); on 2.41.1 that left the webhook processes
-	// without the trigger, so 2.x activates one workflow per call.
+	// n8n's database and modules, 5–6 CPU-seconds apiece. In queue mode on 1.x the import also
+	// activates (--activeState=fromJson, allowed in queue mode only); on 2.41.1 that left the webhook
+	// processes without the trigger. Otherwise `start` activates them through the public API once the
+	// main process is ready, as a user's Activate/Publish does (activateBy 'cli': one CLI call each,
+	// before n8n starts, for the benchmark, whose measured servers must not do it).
 	const activateOnImport = env.EXECUTIONS_MODE === 'queue' && line === 1;
 	if (workflows.length) {
 		const file = write(
@@ -360,17 +363,26 @@ async function prepare(
 			...(activateOnImport ? ['--activeState=fromJson'] : []),
 		]);
 	}
-	for (const id of activateOnImport ? [] : activate) {
-		n8nCli(
-			line,
-			dir,
-			env,
-			line === 1
-				? ['update:workflow', `--id=${id}`, '--active=true']
-				: ['publish:workflow', `--id=${id}`],
-		);
-	}
-	return { line, dir, env, userFolder, port, baseUrl: `http://127.0.0.1:${port}` };
+	const toActivate = activateOnImport ? [] : activate;
+	if (activateBy === 'cli')
+		for (const id of toActivate)
+			n8nCli(
+				line,
+				dir,
+				env,
+				line === 1
+					? ['update:workflow', `--id=${id}`, '--active=true']
+					: ['publish:workflow', `--id=${id}`],
+			);
+	return {
+		line,
+		dir,
+		env,
+		userFolder,
+		port,
+		baseUrl: `http://127.0.0.1:${port}`,
+		activate: activateBy === 'api' ? toActivate : [],
+	};
 }
 
 /**
@@ -417,7 +429,7 @@ async function start(
 		}
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
-	return {
+	const instance = {
 		...prepared,
 		child,
 		output: () => output,
@@ -431,6 +443,18 @@ async function start(
 			if (child.exitCode === null) child.kill('SIGKILL');
 		},
 	};
+	// The workflows `prepare` left to activate, once, by the main process (never a worker or webhook
+	// process, which do not run activation).
+	if (prepared.activate?.length && args[0] === 'start') {
+		try {
+			await activateWorkflows(instance, prepared.activate);
+		} catch (error) {
+			await instance.stop();
+			throw error;
+		}
+		prepared.activate = [];
+	}
+	return instance;
 }
 
 /**
@@ -521,6 +545,18 @@ async function apiKey(restSession) {
 	return key;
 }
 
+/** Activates (2.x: publishes) workflows through the public API, as a user's toggle does. */
+async function activateWorkflows(instance, ids) {
+	const key = await apiKey(await session(instance));
+	for (const id of ids) {
+		const activated = await publicApi(instance, key, 'POST', `/workflows/${id}/activate`);
+		if (activated.status !== 200)
+			throw new Error(
+				`activating workflow ${id}: ${activated.status} ${JSON.stringify(activated.body).slice(0, 500)}`,
+			);
+	}
+}
+
 async function publicApi(instance, key, method, route, body) {
 	const response = await fetchRead(`${instance.baseUrl}/api/v1${route}`, {
 		method,
@@ -536,11 +572,14 @@ async function publicApi(instance, key, method, route, body) {
 }
 
 /**
- * Starts a workflow's manual run on the server from its trigger `triggerName`, as the editor's
- * "Execute workflow" does (in queue mode main offloads it to a worker).
+ * Starts a workflow's manual run on the server from its trigger `triggerName` (by default its Manual
+ * Trigger), as the editor's "Execute workflow" does (in queue mode main offloads it to a worker).
  */
-async function runOnServer(session, line, workflowId, triggerName = 'Start') {
+async function runOnServer(session, line, workflowId, triggerName) {
 	const stored = (await session.rest('GET', `/workflows/${workflowId}`)).body.data;
+	if (!stored) throw new Error(`workflow ${workflowId} is not in n8n`);
+	triggerName ??=
+		stored.nodes.find((node) => node.type === 'n8n-nodes-base.manualTrigger')?.name ?? 'Start';
 	const started = await session.rest(
 		'POST',
 		`/workflows/${workflowId}/run`,
@@ -552,37 +591,50 @@ async function runOnServer(session, line, workflowId, triggerName = 'Start') {
 	return String(started.body.data.executionId);
 }
 
-/** Runs a workflow with a Manual Trigger through `n8n execute` and returns the run data. */
-async function executeWorkflow(prepared, id) {
-	// A CLI run beside the server starts its own task-runner broker: give it a port of its own.
-	const env = { ...prepared.env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
-	const bin = path.join(prepared.dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const node = lineNode(prepared.line);
-	// Its standard output goes to a file, not a pipe: n8n exits as soon as it has written the run data,
-	// and a pipe's unread tail (megabytes for a 20,000-row output) was lost with it once.
-	const outFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wsai-execute-')), 'stdout.json');
-	const out = fs.openSync(outFile, 'w');
-	// Asynchronous: a simulator in this process must keep answering the workflow's requests.
-	const stderr = await new Promise((resolve, reject) => {
-		const child = spawn(node, [bin, 'execute', `--id=${id}`, '--rawOutput'], {
-			env,
-			cwd: prepared.dir,
-			stdio: ['ignore', out, 'pipe'],
-		});
-		let err = '';
-		child.stderr.on('data', (chunk) => (err += chunk));
-		child.on('error', reject);
-		child.on('close', () => resolve(err));
-	});
-	fs.closeSync(out);
-	const stdout = fs.readFileSync(outFile, 'utf8');
-	fs.rmSync(path.dirname(outFile), { recursive: true, force: true });
-	if (!stdout.includes('{')) throw new Error(`n8n execute failed: ${stderr || 'no output'}`);
-	const start = stdout.indexOf('{\n');
-	const end = stdout.lastIndexOf('\n}');
-	return JSON.parse(
-		stdout.slice(start >= 0 ? start : stdout.indexOf('{'), end >= 0 ? end + 2 : undefined),
-	);
+/**
+ * How an execution ended, read through the public API every 500 ms: `{ status, execution }` (with
+ * its run data when `includeData`, read once it has ended), `{ crashed: true }` when n8n's process
+ * ended, or `{ timedOut: true }`.
+ */
+async function executionOutcome(instance, key, executionId, timeoutMs, includeData = false) {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (instance.child.exitCode !== null || instance.child.signalCode !== null)
+			return { crashed: true };
+		try {
+			const result = await publicApi(instance, key, 'GET', `/executions/${executionId}`);
+			const status = result.body?.status;
+			if (result.status === 200 && status && !['running', 'new', 'waiting'].includes(status)) {
+				if (!includeData) return { status, execution: result.body };
+				const full = await publicApi(
+					instance,
+					key,
+					'GET',
+					`/executions/${executionId}?includeData=true`,
+				);
+				if (full.status === 200) return { status, execution: full.body };
+			}
+		} catch {
+			// n8n busy or gone: the exit check above tells which
+		}
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+	return { timedOut: true };
+}
+
+/**
+ * Runs a workflow on the running n8n (`runOnServer`) and returns the ended execution with its run
+ * data (`.data.resultData`). On the server, not with `n8n execute`: each CLI run boots n8n again,
+ * 5–6 CPU-seconds before the workflow's first node (docs/performance.md).
+ */
+async function executeWorkflow({ instance, session, key }, workflowId, timeoutMs = 600000) {
+	const executionId = await runOnServer(session, instance.line, workflowId);
+	const ended = await executionOutcome(instance, key, executionId, timeoutMs, true);
+	if (!ended.execution)
+		throw new Error(
+			`execution ${executionId} of ${workflowId}: ${ended.crashed ? `n8n exited:\n${instance.output().slice(-2000)}` : `not ended in ${timeoutMs} ms`}`,
+		);
+	return ended.execution;
 }
 
 module.exports = {
@@ -599,6 +651,7 @@ module.exports = {
 	apiKey,
 	publicApi,
 	runOnServer,
+	executionOutcome,
 	executeWorkflow,
 	fetchRead,
 	freePort,

@@ -32,13 +32,12 @@ function register(line, shared) {
 	describe(`n8n ${n8n.LINES[line].version}`, { timeout: 30 * 60 * 1000 }, () => {
 		let sim;
 		let simBaseUrl;
-		let prepared;
 		let instance;
 		let session;
 		let key;
 
 		before(() => {
-			({ sim, prepared, instance, session, key } = shared);
+			({ sim, instance, session, key } = shared);
 			simBaseUrl = sim.baseUrl;
 		});
 
@@ -68,7 +67,7 @@ function register(line, shared) {
 		});
 
 		test('run a recipe and use its rows: 12 rows, each paired', async () => {
-			const result = await n8n.executeWorkflow(prepared, 'wsaiExRunRecipe1');
+			const result = await n8n.executeWorkflow(shared, 'wsaiExRunRecipe1');
 			const rows = result.data.resultData.runData['Use the rows'][0].data.main[0];
 			assert.equal(rows.length, 12);
 			assert.deepEqual(rows[0].json, { product: 'Product 1-1', price: 10, cheap: true });
@@ -77,7 +76,7 @@ function register(line, shared) {
 		});
 
 		test('a failed run goes to the error output', async () => {
-			const result = await n8n.executeWorkflow(prepared, 'wsaiExFailures01');
+			const result = await n8n.executeWorkflow(shared, 'wsaiExFailures01');
 			const runData = result.data.resultData.runData;
 			const reported = runData['Report the failure'][0].data.main[0];
 			assert.equal(reported.length, 1);
@@ -88,7 +87,7 @@ function register(line, shared) {
 		test('a batch of 5 dispatched without waiting; the trigger workflow runs once per finished run, with its items', async () => {
 			const before = (await triggerExecutions()).length;
 			sim.clearLog();
-			const result = await n8n.executeWorkflow(prepared, 'wsaiExBatch00001');
+			const result = await n8n.executeWorkflow(shared, 'wsaiExBatch00001');
 			const started = result.data.resultData.runData['Start runs'][0].data.main[0];
 			assert.equal(started.length, 5);
 			const runIds = started.map((item) => item.json.run_id);

@@ -94,11 +94,9 @@ const asCell = (value) =>
 function register(line, shared) {
 	describe(`One File read by n8n's file nodes, n8n ${n8n.LINES[line].version}`, () => {
 		let itemsMode;
-		let prepared;
 
 		before(async () => {
-			({ prepared } = shared);
-			const result = await n8n.executeWorkflow(prepared, 'wsaiFilesItems01');
+			const result = await n8n.executeWorkflow(shared, 'wsaiFilesItems01');
 			itemsMode = result.data.resultData.runData['WebScrape AI'][0].data.main[0].map(
 				(item) => item.json,
 			);
@@ -106,7 +104,7 @@ function register(line, shared) {
 		});
 
 		test('Extract From File reads the CSV into the rows items mode gives (as text), in order', async () => {
-			const result = await n8n.executeWorkflow(prepared, 'wsaiFilesCsv0001');
+			const result = await n8n.executeWorkflow(shared, 'wsaiFilesCsv0001');
 			const rows = result.data.resultData.runData['Extract From File'][0].data.main[0].map(
 				(item) => item.json,
 			);
@@ -120,7 +118,7 @@ function register(line, shared) {
 		});
 
 		test('Extract From File reads the JSON Lines file as text whose lines are the rows of items mode', async () => {
-			const result = await n8n.executeWorkflow(prepared, 'wsaiFilesJsonl01');
+			const result = await n8n.executeWorkflow(shared, 'wsaiFilesJsonl01');
 			const [item] = result.data.resultData.runData['Extract From File'][0].data.main[0];
 			const lines = item.json.text.split('\n').filter((text) => text !== '');
 			assert.deepEqual(
@@ -131,7 +129,7 @@ function register(line, shared) {
 
 		test('the S3 node uploads the JSON Lines file as it is and downloads the same bytes', async () => {
 			const { runId, rows, sha256 } = shared.s3Run;
-			const result = await n8n.executeWorkflow(prepared, 'wsaiFilesS3Put01');
+			const result = await n8n.executeWorkflow(shared, 'wsaiFilesS3Put01');
 			const runData = result.data.resultData.runData;
 			const [file] = runData['WebScrape AI'][0].data.main[0];
 			assert.equal(file.json.rows, rows);
@@ -148,7 +146,7 @@ function register(line, shared) {
 		});
 
 		test('the example: a 20,000-row run as one CSV file, read by Extract From File, written as an XLSX spreadsheet', async () => {
-			const result = await n8n.executeWorkflow(prepared, 'wsaiExLargeFile1');
+			const result = await n8n.executeWorkflow(shared, 'wsaiExLargeFile1');
 			const runData = result.data.resultData.runData;
 			const [file] = runData['Run recipe into a CSV file'][0].data.main[0];
 			assert.equal(file.json.rows, 20000);
