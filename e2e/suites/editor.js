@@ -244,11 +244,15 @@ function register(line, shared) {
 				if (response.status() >= 400 && !NOISE_RESPONSES.some((pattern) => pattern.test(url)))
 					problems.push(`HTTP ${response.status()} ${url}`);
 			});
-			await page.goto(`${instance.baseUrl}/signin`);
-			await page.fill('input[name=emailOrLdapLoginId]', OWNER.email);
+			// The first load boots the editor in a browser that has run nothing yet (8–11 CPU-s of
+			// Chromium, n8n's assets read for the first time): with every CI suite side by side it took
+			// more than Playwright's 30 s once. Only the sign-in gets longer; every case keeps 30 s.
+			const firstLoad = { timeout: 120000 };
+			await page.goto(`${instance.baseUrl}/signin`, firstLoad);
+			await page.fill('input[name=emailOrLdapLoginId]', OWNER.email, firstLoad);
 			await page.fill('input[name=password]', OWNER.password);
 			await page.click('[data-test-id=form-submit-button]');
-			await page.waitForURL((url) => !url.pathname.includes('signin'));
+			await page.waitForURL((url) => !url.pathname.includes('signin'), firstLoad);
 			takeProblems();
 		});
 
