@@ -309,6 +309,7 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 				throw error as NodeOperationError;
 			}
 		}
+		if (pacer) sentAt = pacer.sending(sentAt);
 		const remaining = call.deadline === undefined ? Infinity : call.deadline - Date.now();
 		const options: IHttpRequestOptions = {
 			method: call.method,

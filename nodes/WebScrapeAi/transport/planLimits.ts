@@ -58,6 +58,8 @@ export class MinutePacer {
 	private probing = false;
 	private probeInFlight = false;
 	private refusalsInARow = 0;
+	/** When the first refusal came: requests sent before it went out together, unpaced. */
+	private pacedSince: number | undefined;
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly wakeup = new Wakeup();
 
@@ -85,10 +87,28 @@ export class MinutePacer {
 		this.wakeup.ring();
 	}
 
+	/**
+	 * The request whose turn came at `sentAt` leaves now. What it did in between (the record written
+	 * before a billed request, a database write that takes seconds on a busy n8n) must not shorten
+	 * the window webscrape.ai counts from its arrival, so our count starts from now. Returns the new
+	 * send time (the one `refused` takes).
+	 */
+	sending(sentAt: number): number {
+		const index = this.sent.indexOf(sentAt);
+		if (index < 0) return sentAt;
+		this.sent.splice(index, 1);
+		return this.record(Date.now());
+	}
+
 	/** webscrape.ai refused the request sent at `sentAt`: 429 `rate_limit_per_min`. */
 	refused(sentAt: number, limitPerMin: number | undefined, retryAfterMs: number | undefined): void {
 		const now = Date.now();
-		this.refusalsInARow++;
+		// Requests that went out together before the first refusal are refused together: they count
+		// as one refusal for the backoff, not one each (four of them once made the next wait 16 s).
+		if (this.pacedSince === undefined || sentAt < this.pacedSince)
+			this.refusalsInARow = Math.max(this.refusalsInARow, 1);
+		else this.refusalsInARow++;
+		this.pacedSince ??= now;
 		// A refused request costs nothing; assume it did not count toward the window either.
 		const index = this.sent.indexOf(sentAt);
 		if (index >= 0) this.sent.splice(index, 1);

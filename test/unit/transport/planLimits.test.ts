@@ -66,6 +66,53 @@ describe('MinutePacer', () => {
 	});
 });
 
+describe('MinutePacer on a set clock', () => {
+	const T = 1_000_000;
+	let clock: jest.SpyInstance<number, []>;
+	beforeEach(() => {
+		clock = jest.spyOn(Date, 'now').mockReturnValue(T);
+	});
+	afterEach(() => clock.mockRestore());
+
+	test('the window counts from when a request left, not from its turn (a record written in between)', async () => {
+		const pacer = new MinutePacer();
+		const first = await ask(pacer);
+		// Its record took 3 s to write: it reached webscrape.ai 3 s after its turn.
+		clock.mockReturnValue(T + 3000);
+		expect(pacer.sending(first.sentAt)).toBe(T + 3000);
+		pacer.settled(true);
+		clock.mockReturnValue(T + 4000);
+		const second = await ask(pacer);
+		pacer.refused(pacer.sending(second.sentAt), 1, undefined);
+		// 60 s and the 1 s margin from when the first left.
+		expect((await ask(pacer)).nextAt).toBe(T + 64_000);
+	});
+
+	test.each([
+		[1, 1400, 2600],
+		[4, 1400, 2600],
+		[13, 1400, 2600],
+	])(
+		'%i requests sent together, refused together, then a refused probe: it backs off %i-%i ms (one refusal before it, whatever their number)',
+		async (together, low, high) => {
+			const pacer = new MinutePacer();
+			const sent = [];
+			for (let index = 0; index < 10 + together; index++) sent.push(await ask(pacer));
+			for (let index = 0; index < 10; index++) pacer.settled(true);
+			clock.mockReturnValue(T + 500);
+			for (const turn of sent.slice(10)) pacer.refused(turn.sentAt, 10, undefined);
+			// The window has passed for the ten that counted: a probe goes, and is refused again.
+			clock.mockReturnValue(T + 61_500);
+			const probe = await ask(pacer);
+			expect(probe.turn).toBe('go');
+			pacer.refused(probe.sentAt, 10, undefined);
+			const wait = ((await ask(pacer)).nextAt ?? T + 61_500) - (T + 61_500);
+			expect(wait).toBeGreaterThanOrEqual(low);
+			expect(wait).toBeLessThanOrEqual(high);
+		},
+	);
+});
+
 describe('PlanSlots', () => {
 	const past = () => Date.now() - 1;
 	const soon = (ms = 2000) => Date.now() + ms;
