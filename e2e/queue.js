@@ -246,7 +246,9 @@ async function startTopology(line, setup) {
 			N8N_LOG_LEVEL: 'debug',
 			// Bull's stalled-job check with shorter timings than n8n's defaults (lock 60 s, check every
 			// 30 s), so that a dead worker's job is noticed within CI's budget; the mechanism is the same.
-			QUEUE_WORKER_LOCK_DURATION: '20000',
+			// A lock of 20 s lapsed once in CI under a live worker starved of CPU (its 10,500-URL batch
+			// then ran on both workers before the test could kill one): 30 s, renewed every 5 s.
+			QUEUE_WORKER_LOCK_DURATION: '30000',
 			QUEUE_WORKER_LOCK_RENEW_TIME: '5000',
 			QUEUE_WORKER_STALLED_INTERVAL: '10000',
 		};

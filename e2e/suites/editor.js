@@ -18,6 +18,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '..', '..', 'artifacts', 'editor');
 const PANELS_WORKFLOW_ID = 'wsaiEditorPanel1';
 const OWNER = { email: 'demo@example.com', password: 'Demo-password-1' };
+/** A page load's limit: it boots the whole editor again (see `load` in the suite). */
+const PAGE_LOAD_MS = 120000;
 /** The trigger's description, which n8n shows for the one entry of both nodes. */
 const PACKAGE_DESCRIPTION =
 	'Run webscrape.ai SmartBrowse recipes, scrape pages, extract data with AI, and start workflows when a run completes, fails or is cancelled';
@@ -126,6 +128,15 @@ function register(line, shared) {
 		/** How workflows were opened (printed at the end: a switch that falls back to a load shows). */
 		const openings = { switched: 0, loaded: 0 };
 
+		/**
+		 * Loads `pathname` as a new page and waits for `selector` on it. A page load boots the whole
+		 * editor again (8–11 CPU-s of Chromium, measured): with every CI suite side by side the first one
+		 * took more than Playwright's 30 s once, so loads get 120 s; every other step keeps 30 s.
+		 */
+		const load = async (pathname, selector) => {
+			await page.goto(`${instance.baseUrl}${pathname}`, { timeout: PAGE_LOAD_MS });
+			await page.waitForSelector(selector, { timeout: PAGE_LOAD_MS });
+		};
 		/** Moves the running editor to `pathname` with n8n's own router, as its links do. */
 		const navigate = async (pathname) =>
 			await page.evaluate((to) => {
@@ -185,10 +196,7 @@ function register(line, shared) {
 				switched = (open !== id || (await switchTo(away))) && (await switchTo(id));
 			}
 			openings[switched ? 'switched' : 'loaded'] += 1;
-			if (!switched) {
-				await page.goto(`${instance.baseUrl}/workflow/${id}`);
-				await page.waitForSelector('[data-test-id=canvas-node]');
-			}
+			if (!switched) await load(`/workflow/${id}`, '[data-test-id=canvas-node]');
 			await page.waitForTimeout(500);
 		};
 		/** Opens the node creator (on the open workflow) and searches. */
@@ -244,15 +252,12 @@ function register(line, shared) {
 				if (response.status() >= 400 && !NOISE_RESPONSES.some((pattern) => pattern.test(url)))
 					problems.push(`HTTP ${response.status()} ${url}`);
 			});
-			// The first load boots the editor in a browser that has run nothing yet (8–11 CPU-s of
-			// Chromium, n8n's assets read for the first time): with every CI suite side by side it took
-			// more than Playwright's 30 s once. Only the sign-in gets longer; every case keeps 30 s.
-			const firstLoad = { timeout: 120000 };
-			await page.goto(`${instance.baseUrl}/signin`, firstLoad);
-			await page.fill('input[name=emailOrLdapLoginId]', OWNER.email, firstLoad);
+			await load('/signin', 'input[name=emailOrLdapLoginId]');
+			await page.fill('input[name=emailOrLdapLoginId]', OWNER.email);
 			await page.fill('input[name=password]', OWNER.password);
 			await page.click('[data-test-id=form-submit-button]');
-			await page.waitForURL((url) => !url.pathname.includes('signin'), firstLoad);
+			// Signing in moves the editor to its first page, loaded like one.
+			await page.waitForURL((url) => !url.pathname.includes('signin'), { timeout: PAGE_LOAD_MS });
 			takeProblems();
 		});
 
@@ -309,8 +314,7 @@ function register(line, shared) {
 				assert.ok(names.includes(trigger), `${trigger} not in ${JSON.stringify(names)}`);
 
 			// A new workflow asks for its trigger first: the same single entry, its triggers first.
-			await page.goto(`${instance.baseUrl}/workflow/new`);
-			await page.waitForSelector('[data-test-id=node-creator-plus-button]');
+			await load('/workflow/new', '[data-test-id=node-creator-plus-button]');
 			assert.deepEqual(await search('WebScrape'), ['WebScrape AI']);
 			await page.click('[data-test-id=node-creator-item-name]:text-is("WebScrape AI")');
 			await page.waitForSelector('[data-test-id=node-creator-category-item]');
@@ -403,7 +407,7 @@ function register(line, shared) {
 		});
 
 		test('the credential dialog names every field', async () => {
-			await page.goto(`${instance.baseUrl}/home/credentials`);
+			await load('/home/credentials', 'text=WebScrape AI (local simulator)');
 			await page.click('text=WebScrape AI (local simulator)');
 			await page.waitForSelector(
 				'[data-test-id=editCredential-modal] [data-test-id=parameter-input-apiKey]',

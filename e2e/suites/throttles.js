@@ -77,10 +77,11 @@ function batchWorkflow(id, values, parameters, credential, settings = {}) {
 	};
 }
 
-// Each run of the 12-run batch takes 4 s: what n8n adds per wave of 3 runs (a poll to see a run end,
-// the next dispatch) grows on a loaded machine, about 1.3 s in CI with every suite side by side,
-// which took 2-second runs past 1.5 × the ideal; against 4 s it stays a fraction of the ideal.
-const RUN_MS = 4000;
+// Each run of the 12-run batch takes 6 s: what n8n adds per wave of 3 runs (a poll to see a run end,
+// the next dispatch and its record) grows on a loaded machine, 1.3–1.5 s in CI with every suite side
+// by side, which took 2-second runs past 1.5 × the ideal (and 4-second ones to ×1.37); against 6 s
+// it stays a fraction of the ideal (a batch that ran them one at a time would take ×3).
+const RUN_MS = 6000;
 const LOST_RECIPES = ['e2eLostA', 'e2eLostB', 'e2eLostC'];
 const FAST_POLL = { pollInterval: 0.5, maxPollInterval: 0.5 };
 const urls = (count) => Array.from({ length: count }, (_, i) => `https://example.com/page/${i}`);
