@@ -377,9 +377,10 @@ function register(line, shared) {
 				console.log(
 					`THROTTLE n8n ${n8n.LINES[line].version}: 14 scrapes at 10/min: node ${run.executionTime} ms (${wallMs} ms from its start), ${billed.length} billed, ${scrapes.length - billed.length} refused; the last four sent ${lags.map((lag) => `${(lag / 1000).toFixed(1)} s`).join(', ')} after their turn`,
 				);
+				// And, as before, about one window in all (61.8–62.7 s in CI with every suite side by side).
 				assert.ok(
-					run.executionTime >= 55000,
-					`${run.executionTime} ms: it did not wait for the window`,
+					run.executionTime >= 55000 && run.executionTime <= 75000,
+					`${run.executionTime} ms`,
 				);
 				for (const lag of lags) assert.ok(lag <= 10000, `sent ${lag} ms after its turn`);
 			});
