@@ -176,7 +176,7 @@ async function executeOnce(prepared, workflowId) {
 	const first = lines.indexOf('{');
 	const last = lines.lastIndexOf('}');
 	const printed = first >= 0 && last > first;
-	if ((code !== 0 && !(signal && printed)) || !printed) {
+	if (!printed || (code !== 0 && !signal)) {
 		throw Object.assign(
 			new Error(`n8n execute ${workflowId} failed (${signal ?? code}): ${errors.slice(-2000)}`),
 			{ signal },

@@ -442,23 +442,20 @@ for (const line of LINES_TO_TEST) {
 			);
 		};
 		/** The one wait for a single execution: until n8n's public API reports it ended. */
-		const ended = async (executionId, timeoutMs, includeData = false) =>
-			await until(
-				`execution ${executionId} to end`,
-				async () => {
-					const result = await n8n.publicApi(
-						topology.main,
-						key,
-						'GET',
-						`/executions/${executionId}${includeData ? '?includeData=true' : ''}`,
-					);
-					const status = result.body?.status;
-					return result.status === 200 && status && !['running', 'new', 'waiting'].includes(status)
-						? result.body
-						: false;
-				},
+		const ended = async (executionId, timeoutMs, includeData = false) => {
+			const outcome = await n8n.executionOutcome(
+				topology.main,
+				key,
+				executionId,
 				timeoutMs,
+				includeData,
 			);
+			if (!outcome.execution)
+				throw new Error(
+					`execution ${executionId} did not end: ${outcome.crashed ? 'main exited' : `not in ${timeoutMs} ms`}`,
+				);
+			return outcome.execution;
+		};
 
 		/** Starts a manual run from main as the editor does; main offloads it to a worker. */
 		const runManually = (workflowId, triggerName) =>
