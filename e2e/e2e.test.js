@@ -2,7 +2,8 @@
 /**
  * Real n8n on each supported release line (E2E_LINES, default "1,2"), one instance per line shared
  * by the suites in e2e/suites/ (booting n8n and importing with its CLI costs more than most cases):
- * the basics (loading, examples, trigger, MCP clients), the editor in a real browser, the plan
+ * the basics (loading, examples, trigger, MCP clients), n8n's AI Agent with our tools, the editor
+ * in a real browser, the plan
  * throttles, and Output One File read by n8n's own file nodes. Each suite's `setup` adds its credentials and workflows before n8n starts; its
  * `register` adds its cases, which run in that order on the running instance.
  */
@@ -13,7 +14,7 @@ const n8n = require('./n8n');
 
 const LINES_TO_TEST = (process.env.E2E_LINES ?? '1,2').split(',').map(Number);
 // E2E_SUITES=basics,files runs some of them (the basics suite brings the credential and examples).
-const SUITES = (process.env.E2E_SUITES ?? 'basics,editor,throttles,files')
+const SUITES = (process.env.E2E_SUITES ?? 'basics,agent,editor,throttles,files')
 	.split(',')
 	.map((name) => require(`./suites/${name}`));
 
@@ -24,17 +25,18 @@ for (const line of LINES_TO_TEST) {
 
 		before(async () => {
 			({ sim: shared.sim } = await demo.startSimulator({ runMs: 1500 }));
-			const credentials = [];
+			const credentials = new Map();
 			const workflows = new Map();
 			const activate = [];
 			for (const suite of SUITES) {
-				const parts = await suite.setup(shared);
-				credentials.push(...(parts.credentials ?? []));
+				const parts = await suite.setup(shared, line);
+				for (const credential of parts.credentials ?? [])
+					credentials.set(credential.id, credential);
 				for (const workflow of parts.workflows ?? []) workflows.set(workflow.id, workflow);
 				activate.push(...(parts.activate ?? []));
 			}
 			shared.prepared = await n8n.prepare(line, {
-				credentials,
+				credentials: [...credentials.values()],
 				workflows: [...workflows.values()],
 				activate,
 			});

@@ -128,6 +128,16 @@ function verificationProblems(dir, manifest, texts) {
 	return problems;
 }
 
+/** The output schemas under `nodesDir` (`<Node>/__schema__/...json`), as POSIX paths below it. */
+function schemaFiles(nodesDir, below = '') {
+	if (!fs.existsSync(path.join(nodesDir, below))) return [];
+	return fs.readdirSync(path.join(nodesDir, below), { withFileTypes: true }).flatMap((entry) => {
+		const relative = below ? `${below}/${entry.name}` : entry.name;
+		if (entry.isDirectory()) return schemaFiles(nodesDir, relative);
+		return relative.includes('/__schema__/') && entry.name.endsWith('.json') ? [relative] : [];
+	});
+}
+
 /** Every problem with the package in `dir`, as sentences; empty when it is ready to publish. */
 function check(dir, { tag } = {}) {
 	const problems = [];
@@ -166,6 +176,17 @@ function check(dir, { tag } = {}) {
 			if (!files.includes(path.posix.normalize(file))) {
 				problems.push(`package.json's n8n section names ${file}, which is not in the tarball`);
 			}
+		}
+
+		// The output schemas n8n's editor previews before a run (nodes/**/__schema__) ship beside
+		// the compiled nodes, each one the editor would show (a type and fields).
+		for (const schema of schemaFiles(path.join(dir, 'nodes'))) {
+			const shipped = path.posix.join('dist', 'nodes', schema);
+			if (!files.includes(shipped))
+				problems.push(`the output schema ${shipped} is not in the tarball`);
+			const parsed = JSON.parse(fs.readFileSync(path.join(dir, 'nodes', schema), 'utf8'));
+			if (parsed.type !== 'object' || !Object.keys(parsed.properties ?? {}).length)
+				problems.push(`the output schema nodes/${schema} has no fields for the editor to show`);
 		}
 
 		for (const field of [

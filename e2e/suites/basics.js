@@ -253,19 +253,29 @@ function register(line, shared) {
 					`BUDGET MCP n8n ${n8n.LINES[line].version}: Extract_data called ${loopCalls + 1} times, ${extractsSent.length} sent (50 credits); the model read: ${budgetNote}`,
 				);
 
-				// Wrong arguments and failed runs: a short message saying what to change.
+				// Wrong arguments, unknown IDs and failed runs: an answer (not a tool error) whose words
+				// say what happened, what it cost and what to do next.
+				const answerText = (result) => {
+					assert.equal(result.isError, false, result.text);
+					const answer = parsed(result.text);
+					assert.equal(answer.length, 1, result.text);
+					return answer[0].error;
+				};
 				const malformed = await call('Run_a_recipe', { Recipe_ID: 'not a recipe id!' });
-				assert.equal(malformed.isError, true);
-				assert.match(malformed.text, /Recipe ID/);
+				assert.match(
+					answerText(malformed),
+					/^Recipe ID "not a recipe id!" is not a valid ID\. .*for example m3Yc2tFvN8q.*Nothing was sent/,
+				);
 				assert.ok(malformed.text.length < 600, malformed.text);
 				const unknown = await call('Get_a_run', { Run_ID: 'unknownRun1' });
-				assert.equal(unknown.isError, true);
-				assert.match(unknown.text, /not found/);
+				assert.match(answerText(unknown), /not found/);
 				const failed = await call('Run_a_recipe', { Recipe_ID: 'demoFailing1' });
-				assert.equal(failed.isError, true);
-				assert.match(failed.text, /failed: target page did not load within timeout/);
+				assert.match(
+					answerText(failed),
+					/failed: target page did not load within timeout\. It cost nothing/,
+				);
 				for (const text of [malformed.text, unknown.text, failed.text])
-					assert.doesNotMatch(text, /\n\s+at |"stack"|NodeApiError|"envelope"/);
+					assert.doesNotMatch(text, /\n\s+at |"stack"|NodeApiError|"envelope"|\[item \d+\]/);
 
 				// A 100,000-row run: 100 rows and a note a model can act on.
 				const big = await call('Run_a_recipe', { Recipe_ID: 'bigRecipe01' });

@@ -6,6 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { actionBuilderHint } from './actions/builderHints';
 import { properties } from './actions/properties';
 import { router } from './actions/router';
 
@@ -20,6 +21,7 @@ export class WebScrapeAi implements INodeType {
 		description: 'Run webscrape.ai SmartBrowse recipes, scrape pages and extract data with AI',
 		defaults: { name: 'WebScrape AI' },
 		usableAsTool: true,
+		builderHint: actionBuilderHint,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],

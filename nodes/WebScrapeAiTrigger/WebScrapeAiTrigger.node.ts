@@ -9,6 +9,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
+import { triggerBuilderHint } from '../WebScrapeAi/actions/builderHints';
 import { apiRequest } from '../WebScrapeAi/transport';
 import { dropOldDedupeList, handleDelivery } from './delivery';
 import { properties } from './properties';
@@ -30,6 +31,7 @@ export class WebScrapeAiTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],
+		builderHint: triggerBuilderHint,
 		// Words that hold on every n8n line: the test button is "Listen for test event" on some
 		// releases and "Execute step" or "Test this trigger" on others; a workflow goes live with
 		// the Active switch on 1.x and Publish on 2.x (the 'activate' link does either).

@@ -99,7 +99,11 @@ class ToyAgent implements INodeType {
 	}
 }
 
-async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArgs: IDataObject) {
+async function runAgentWithTool(
+	toolParameters: Record<string, unknown>,
+	toolArgs: IDataObject,
+	nodeSettings: Partial<INode> = {},
+) {
 	const { nodeTypes, credentialTypes } = await loadPackage();
 	const actionType = nodeTypes.getByNameAndVersion(
 		'n8n-nodes-webscrape-ai.webScrapeAi',
@@ -130,6 +134,7 @@ async function runAgentWithTool(toolParameters: Record<string, unknown>, toolArg
 		position: [0, 0],
 		parameters: toolParameters as INode['parameters'],
 		credentials: { webScrapeAiApi: { id: 'cred-1', name: 'WebScrape AI account' } },
+		...nodeSettings,
 	};
 	const connections = {
 		'WebScrape AI': { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] },
@@ -312,6 +317,10 @@ const getAsTool = (runId: string, options: IDataObject) =>
 		{ runId },
 	);
 
+/** Runs the simulator created for `recipeId` (what is billed, if they complete). */
+const runsOf = (recipeId: string) =>
+	[...api.sim.runs.values()].filter((run) => run.recipeId === recipeId).length;
+
 const dispatchesOf = (recipeId: string) =>
 	api.sim.requests('dispatch').filter((entry) => entry.path.includes(`/recipes/${recipeId}/`));
 
@@ -427,6 +436,108 @@ describe('a long run as a tool: bounded waits, a note, no second paid run', () =
 	});
 
 	test('the API key appears in no tool answer, error or log line', () => {
+		expectNoSecret(api.seen);
+	});
+});
+
+describe('every outcome of a tool call is an answer in words (the agent goes on), never a throw', () => {
+	beforeAll(() => {
+		api.sim.addRecipe('toolFails01', {
+			durationMs: 200,
+			outcome: 'failed',
+			error: 'login wall: the page asks to sign in',
+		});
+		api.sim.addRecipe('toolAnswer1', { durationMs: 200, pages: 1, itemsPerPage: 1 });
+	});
+	afterEach(() => api.sim.clearFaults());
+
+	/** The one answer of a call: its `error` text, checked for what no answer may hold. */
+	const errorText = (run: IRun): string => {
+		const answer = answerOf(run);
+		expect(answer).toHaveLength(1);
+		const text = answer[0].error as string;
+		expect(typeof text).toBe('string');
+		expect(text.length).toBeGreaterThan(40);
+		expect(text).not.toMatch(/\[item \d+\]|\n\s+at |NodeApiError|NodeOperationError/);
+		return text;
+	};
+
+	test('a malformed recipe ID: what is wrong, what a valid ID looks like, nothing sent', async () => {
+		const before = api.sim.requests().length;
+		const text = errorText(await runAsTool('../usage?x=1', FAST));
+		expect(text).toBe(
+			'Recipe ID "../usage?x=1" is not a valid ID. webscrape.ai IDs contain only letters, digits, "-" and "_" (for example m3Yc2tFvN8q). Nothing was sent to webscrape.ai and nothing was billed. Call the tool again with a corrected value.',
+		);
+		expect(api.sim.requests().length).toBe(before);
+	});
+
+	test('a run that fails: its reason, that it cost nothing, that calling again starts and bills another run', async () => {
+		const text = errorText(await runAsTool('toolFails01', FAST));
+		expect(text).toMatch(
+			/^Run \w+ failed: login wall: the page asks to sign in\. It cost nothing: webscrape\.ai bills no failed or cancelled run\. Calling this tool again starts a new run, billed if it completes/,
+		);
+		expect(dispatchesOf('toolFails01')).toHaveLength(1);
+	});
+
+	test('with Retry On Fail set on the tool, a failed run is answered once: n8n does not call the tool again', async () => {
+		const before = dispatchesOf('toolFails01').length;
+		const run = await runAgentWithTool(
+			{
+				resource: 'recipe',
+				operation: 'run',
+				recipeId: "={{ $fromAI('recipeId', 'The recipe', 'string') }}",
+				options: FAST,
+			},
+			{ recipeId: 'toolFails01' },
+			{ retryOnFail: true, maxTries: 3, waitBetweenTries: 0 },
+		);
+		expect(errorText(run)).toMatch(/^Run \w+ failed: login wall/);
+		expect(dispatchesOf('toolFails01')).toHaveLength(before + 1);
+	});
+
+	test.each([
+		[
+			'too few credits (402): balance and need, top up',
+			{
+				type: 'status',
+				status: 402,
+				code: 'insufficient_credits',
+				details: { balance: 1, required: 2 },
+			},
+			/^Not enough webscrape\.ai credits: balance 1, this request needs 2\. Top up in the webscrape\.ai dashboard \(Billing\)\. .*Calling again will fail the same way until the account is topped up: tell the user\.$/,
+		],
+		[
+			'a rejected key (401): the user fixes the credential',
+			{ type: 'plain401' },
+			/^webscrape\.ai rejected the API key\. .*tell the user to fix the WebScrape AI credential in n8n\.$/,
+		],
+		[
+			'the 30-day quota (429): which limit, when to try again',
+			{ type: 'rate_limited', reason: 'sb_runs_per_month' },
+			/^Your SmartBrowse run quota is used up.*Calling again will fail until older runs leave the 30-day window: tell the user\.$/,
+		],
+		[
+			'the answer lost after the run was created: do not run it again',
+			{ type: 'reset-after' },
+			/^The run of recipe "toolAnswer1" may have started, but webscrape\.ai's answer was lost\. It was not sent again\. Do not call this tool again for the same request: that could start, and bill, a second run or request\./,
+		],
+	])('%s', async (_label, fault, expected) => {
+		api.sim.fault({ route: 'dispatch', times: 5, ...(fault as object) } as never);
+		const runsBefore = runsOf('toolAnswer1');
+		const text = errorText(await runAsTool('toolAnswer1', FAST));
+		expect(text).toMatch(expected);
+		// One call, at most one run: none of these starts a second.
+		expect(runsOf('toolAnswer1') - runsBefore).toBeLessThanOrEqual(1);
+	});
+
+	test('a run ID that is not found (404): check the ID', async () => {
+		const text = errorText(await getAsTool('unknownRun1', FAST));
+		expect(text).toMatch(
+			/^Run "unknownRun1" was not found\. .*Call the tool again with the right ID\.$/,
+		);
+	});
+
+	test('the API key appears in no answer', () => {
 		expectNoSecret(api.seen);
 	});
 });

@@ -6,6 +6,8 @@ import * as pageScrape from './page/scrape.operation';
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
 import * as usageGet from './usage/get.operation';
+import { runsAsTool } from '../tool/asTool';
+import { answeringAsTool } from '../tool/toolAnswer';
 
 type Operation = (
 	this: IExecuteFunctions,
@@ -20,7 +22,10 @@ const operations: Record<string, Operation> = {
 	'page.extract': pageExtract.execute,
 };
 
-/** Resource and operation are the same for every item, so the whole batch goes to one handler. */
+/**
+ * Resource and operation are the same for every item, so the whole batch goes to one handler. As
+ * an AI tool every outcome is an answer the model reads (tool/toolAnswer.ts), never a throw.
+ */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
@@ -32,5 +37,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			`The operation "${operation}" of resource "${resource}" is not supported`,
 		);
 	}
+	if (runsAsTool(this))
+		return [await answeringAsTool(this, async () => await handler.call(this, items))];
 	return [await handler.call(this, items)];
 }

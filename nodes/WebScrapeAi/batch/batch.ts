@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { markRefusedBeforeSending } from '../core/validation';
 import { BatchStoppedError } from '../transport';
 import type { BilledRequests } from './billedRequests';
 import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
@@ -66,9 +67,10 @@ export function prepareItems<T>(
 			prepared.push(prepare(itemIndex));
 			outcomes.push(undefined);
 		} catch (error) {
-			if (!context.continueOnFail()) throw asNodeError.call(context, error, itemIndex);
+			const refused = markRefusedBeforeSending(asNodeError.call(context, error, itemIndex));
+			if (!context.continueOnFail()) throw refused;
 			prepared.push(undefined);
-			outcomes.push({ error });
+			outcomes.push({ error: refused });
 		}
 	}
 	return { prepared, outcomes };

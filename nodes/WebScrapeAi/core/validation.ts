@@ -3,6 +3,19 @@ import { NodeOperationError } from 'n8n-workflow';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
+/** Errors raised before anything was sent for their item: nothing reached webscrape.ai. */
+const refusedBeforeSending = new WeakSet<object>();
+
+/** Marks `error` as raised before anything was sent (bad input, a check before the batch). */
+export function markRefusedBeforeSending<E extends object>(error: E): E {
+	refusedBeforeSending.add(error);
+	return error;
+}
+
+export function wasRefusedBeforeSending(error: unknown): boolean {
+	return typeof error === 'object' && error !== null && refusedBeforeSending.has(error);
+}
+
 /**
  * Recipe and run ids are opaque base62 strings. Anything else (a slash, "..", a space) could
  * change the request path, so it is refused before any request is sent.

@@ -7,20 +7,45 @@ import { pageRows, RowFile, runAsFile } from './runFile';
 import type { RunSettings } from './settings';
 import { statusOf } from './waiting';
 
-/** A run that ended but must not feed downstream nodes as if it succeeded. */
-function runFailure(envelope: ApiEnvelope, maxDrift: number | undefined): string | undefined {
+/** An ended run that must not feed downstream nodes as if it succeeded, and why. */
+export interface EndedRunFailure {
+	runId: string;
+	status: string;
+	reason: string;
+	creditsUsed?: number;
+	/** Set when the run completed but the page drifted past Max Drift. */
+	drift?: number;
+}
+
+function endedRunFailure(
+	envelope: ApiEnvelope,
+	maxDrift: number | undefined,
+): (EndedRunFailure & { message: string }) | undefined {
 	const run = envelope.data;
 	const status = statusOf(envelope);
 	const runId = String(run.id ?? run.run_id ?? '');
+	const creditsUsed = typeof run.credits_used === 'number' ? run.credits_used : undefined;
 	if (status === 'failed' || status === 'cancelled') {
 		const reason = typeof run.error === 'string' && run.error ? run.error : 'no reason given';
-		return `Run "${runId}" ${status}: ${reason}`;
+		return { runId, status, reason, creditsUsed, message: `Run "${runId}" ${status}: ${reason}` };
 	}
 	const drift = (run.result as IDataObject | undefined)?.drift;
 	if (maxDrift !== undefined && typeof drift === 'number' && drift > maxDrift) {
-		return `Run "${runId}": the page changed since the recipe was recorded (drift ${drift} is above the allowed ${maxDrift})`;
+		const reason = `the page changed since the recipe was recorded (drift ${drift} is above the allowed ${maxDrift})`;
+		return { runId, status, reason, creditsUsed, drift, message: `Run "${runId}": ${reason}` };
 	}
 	return undefined;
+}
+
+const runFailure = (envelope: ApiEnvelope, maxDrift: number | undefined) =>
+	endedRunFailure(envelope, maxDrift)?.message;
+
+/** The errors thrown for ended runs, and what ended each (a tool's answer says it in words). */
+const endedRunFailures = new WeakMap<object, EndedRunFailure>();
+
+/** The ended run `error` was thrown for, if it was thrown for one. */
+export function endedRunFailureOf(error: unknown): EndedRunFailure | undefined {
+	return typeof error === 'object' && error !== null ? endedRunFailures.get(error) : undefined;
 }
 
 /** The run object as the API returns it in `data`, plus the balance from the envelope. */
@@ -54,16 +79,18 @@ export function shapeEndedRun(
 	settings: RunSettings,
 	itemIndex: number,
 ): INodeExecutionData[] {
-	const failure = runFailure(envelope, settings.maxDrift);
+	const failure = endedRunFailure(envelope, settings.maxDrift);
 	if (failure !== undefined) {
 		if (settings.onRunFailure === 'output') {
 			return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];
 		}
-		throw new NodeOperationError(node, `${failure} [item ${itemIndex}]`, {
+		const error = new NodeOperationError(node, `${failure.message} [item ${itemIndex}]`, {
 			itemIndex,
 			description:
 				'Set the option "On Run Failure" to "Output the Run" to receive failed runs as items instead of an error.',
 		});
+		endedRunFailures.set(error, failure);
+		throw error;
 	}
 	if (settings.output === 'run')
 		return [{ json: runObject(envelope), pairedItem: { item: itemIndex } }];

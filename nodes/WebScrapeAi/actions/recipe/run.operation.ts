@@ -7,7 +7,7 @@ import { endedRunCost } from '../../budget/creditBudget';
 import type { RunSettings } from '../../runs';
 import { outputEndedRun, readRunSettings, rowFileFor, waitForRun } from '../../runs';
 import { answerAsTool, noteToolRun, runInProgress } from '../../tool/toolRuns';
-import { validateId } from '../../core/validation';
+import { markRefusedBeforeSending, validateId } from '../../core/validation';
 import type { ApiEnvelope } from '../../transport';
 import { readUsage } from '../../transport';
 import { fileFields, outputField, runOptionsField } from '../runOptions.description';
@@ -196,13 +196,15 @@ function worstRunCost(
 	const pages = Number(usage.data.pages_per_run_cap);
 	const perPage = Number(usage.data.cost_per_page);
 	if (!(pages > 0) || !(perPage > 0)) {
-		throw new NodeOperationError(
-			context.getNode(),
-			"webscrape.ai's usage answer gives no pages-per-run cap or cost per page, so a run's highest cost is not known and no run was started",
-			{
-				description:
-					'"Max Credits" and "Keep at Least" need both to set a run\'s cost aside before starting it. Turn both off to run without a budget.',
-			},
+		throw markRefusedBeforeSending(
+			new NodeOperationError(
+				context.getNode(),
+				"webscrape.ai's usage answer gives no pages-per-run cap or cost per page, so a run's highest cost is not known and no run was started",
+				{
+					description:
+						'"Max Credits" and "Keep at Least" need both to set a run\'s cost aside before starting it. Turn both off to run without a budget.',
+				},
+			),
 		);
 	}
 	return { worst: pages * perPage, perPage };
@@ -219,11 +221,13 @@ function quotaShortage(
 	if (!Number.isFinite(used) || !Number.isFinite(cap)) return undefined;
 	const remaining = Math.max(0, cap - used);
 	if (remaining >= needed) return undefined;
-	return new NodeOperationError(
-		context.getNode(),
-		`Only ${remaining} SmartBrowse run${remaining === 1 ? '' : 's'} remain in your 30-day quota, but ${needed} would start, so none was started`,
-		{
-			description: `${used} of ${cap} runs were used in the last 30 days. Send fewer items, upgrade the plan, or turn off the option "Check Quota First" to start as many as the quota allows.`,
-		},
+	return markRefusedBeforeSending(
+		new NodeOperationError(
+			context.getNode(),
+			`Only ${remaining} SmartBrowse run${remaining === 1 ? '' : 's'} remain in your 30-day quota, but ${needed} would start, so none was started`,
+			{
+				description: `${used} of ${cap} runs were used in the last 30 days. Send fewer items, upgrade the plan, or turn off the option "Check Quota First" to start as many as the quota allows.`,
+			},
+		),
 	);
 }
