@@ -44,7 +44,7 @@ for (const line of LINES_TO_TEST) {
 			shared.instance = await n8n.start(shared.prepared);
 			shared.session = await n8n.session(shared.instance);
 			shared.key = await n8n.apiKey(shared.session);
-			if (workflows.has(demo.TRIGGER_WORKFLOW_ID))
+			if (activate.includes(demo.TRIGGER_WORKFLOW_ID))
 				await demo.waitForTrigger(shared.instance.baseUrl);
 		});
 

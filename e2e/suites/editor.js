@@ -17,6 +17,14 @@ const n8n = require('../n8n');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '..', '..', 'artifacts', 'editor');
 const PANELS_WORKFLOW_ID = 'wsaiEditorPanel1';
+const SCHEMAS_WORKFLOW_ID = 'wsaiEditorSchema';
+/** Each node whose output schema ships, the node after it, and fields its preview must list. */
+const PREVIEWS = {
+	'Get usage': ['After usage', ['runs_used_30d', 'credits_remaining', 'last_run']],
+	'Scrape a page': ['After scrape', ['cleaned', 'credits_used', 'request_id']],
+	'Extract data': ['After extract', ['result', 'latency_ms', 'credits_remaining']],
+	'When a run ends': ['After the trigger', ['run_status', 'event', 'items_extracted']],
+};
 const OWNER = { email: 'demo@example.com', password: 'Demo-password-1' };
 /** A page load's limit: it boots the whole editor again (see `load` in the suite). */
 const PAGE_LOAD_MS = 120000;
@@ -87,6 +95,45 @@ function panelsWorkflow() {
 	};
 }
 
+/**
+ * The nodes whose output schemas ship, each followed by a node of n8n's own and never run: the
+ * input panel of that node shows the schema's fields before any execution.
+ */
+function schemasWorkflow() {
+	const panels = panelsWorkflow();
+	const byName = Object.fromEntries(panels.nodes.map((node) => [node.name, node]));
+	const nodes = [byName.Manual];
+	const connections = { Manual: { main: [[]] } };
+	Object.entries(PREVIEWS).forEach(([name, [after]], index) => {
+		nodes.push({
+			...byName[name],
+			id: `f000000${index}-0000-4000-8000-000000000000`,
+			position: [300, index * 200],
+		});
+		nodes.push({
+			id: `f000000${index}-0000-4000-8000-000000000001`,
+			name: after,
+			type: 'n8n-nodes-base.noOp',
+			typeVersion: 1,
+			position: [600, index * 200],
+			parameters: {},
+		});
+		if (name !== 'When a run ends')
+			connections.Manual.main[0].push({ node: name, type: 'main', index: 0 });
+		connections[name] = { main: [[{ node: after, type: 'main', index: 0 }]] };
+	});
+	const trigger = nodes.find((node) => node.name === 'When a run ends');
+	trigger.webhookId = '1f2e3d4c-5b6a-4798-8a0b-1c2d3e4f5a6b';
+	return {
+		id: SCHEMAS_WORKFLOW_ID,
+		name: 'WebScrape AI – fields before a run (editor test)',
+		active: false,
+		nodes,
+		connections,
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 /** What n8n's own editor logs on a machine without internet, license or earlier executions. */
 const NOISE = [
 	/Failed to load resource/, // answered per URL below, where the URL is known
@@ -101,11 +148,15 @@ const NOISE_RESPONSES = [
 	/\/executions\/last-successful$/, // a workflow never run
 	/\/rest\/external-secrets\//, // an unlicensed feature
 	/^https?:\/\/(?!127\.0\.0\.1)/, // the internet, which this machine has none of
+	/\/schemas\/n8n-nodes-base\./, // a schema preview n8n's own node (a Manual Trigger) does not ship
 ];
 
-/** Before the shared n8n starts: the workflow with every panel (the examples are there already). */
-function setup() {
-	return { workflows: [panelsWorkflow()] };
+/** Before the shared n8n starts: the demo's credential and examples, and the editor's workflows. */
+function setup(shared) {
+	return {
+		credentials: [demo.credential(shared.sim.baseUrl)],
+		workflows: [...demo.examples(), panelsWorkflow(), schemasWorkflow()],
+	};
 }
 
 function register(line, shared) {
@@ -389,6 +440,20 @@ function register(line, shared) {
 			assert.match(text, /make it live \(its Active switch on n8n 1\.x, Publish on 2\.x\)/);
 			assert.ok((await page.locator('[data-test-id=ndv] a[data-key=activate]').count()) >= 1);
 			await shoot('trigger-panel');
+			assert.deepEqual(takeProblems(), []);
+		});
+
+		test('before any run, the node after each operation with an output schema (and after the trigger) shows its fields', async () => {
+			await openWorkflow(SCHEMAS_WORKFLOW_ID);
+			for (const [name, [after, fields]] of Object.entries(PREVIEWS)) {
+				await openNode(after);
+				const input = page.locator('[data-test-id=ndv-input-panel]');
+				await input.getByText(fields[0], { exact: true }).first().waitFor({ timeout: 15000 });
+				const text = await input.innerText();
+				for (const field of fields)
+					assert.ok(text.includes(field), `${after}: no "${field}" from ${name}'s schema`);
+				await shoot(`schema-preview-${name.toLowerCase().replaceAll(' ', '-')}`);
+			}
 			assert.deepEqual(takeProblems(), []);
 		});
 

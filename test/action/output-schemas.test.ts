@@ -201,3 +201,15 @@ describe('each output schema matches what the node emits with default settings',
 		check(path.join(SCHEMA_DIRS.trigger, 'v1.0.0.json'), outputs);
 	});
 });
+
+test("the trigger example's pinned sample delivery has the trigger's output shape", () => {
+	const example = JSON.parse(
+		fs.readFileSync(path.join(PACKAGE_ROOT, 'examples', 'continue-when-a-run-ends.json'), 'utf8'),
+	) as { pinData: Record<string, Array<{ json: IDataObject }>> };
+	const pinned = example.pinData['When a run ends'].map((item) => item.json);
+	const schema = JSON.parse(
+		fs.readFileSync(path.join(SCHEMA_DIRS.trigger, 'v1.0.0.json'), 'utf8'),
+	) as JsonSchema;
+	OPEN = new Set(['result.pages[].items[]']);
+	expect(pinned.flatMap((item) => mismatches(item, schema, '', new Set()))).toEqual([]);
+});

@@ -20,6 +20,8 @@ const scripts = Object.keys(JSON.parse(read('package.json')).scripts as Record<s
 const USER_ONLY: Record<string, string> = {
 	'cd ~/.n8n/nodes && npm install n8n-nodes-webscrape-ai':
 		"installs the published package from the npm registry into a user's n8n; the e2e suites install the packed tarball into n8n's user folder the same way (e2e/n8n.js installPackageInto)",
+	[`curl -X POST '<Test URL>' -H 'Content-Type: application/json' -H 'Authorization: Bearer <Webhook Header Value>' -d '{"event":"completed","run_id":"<an earlier run ID>","status":"completed","timestamp":"2026-05-21T17:43:10Z"}'`]:
+		"posts a sample delivery to a user's trigger; test/trigger/trigger.test.ts sends this body and header, with a run ID filled in, through n8n's webhook path and checks the workflow starts with that run",
 };
 
 /** Shell commands in the README: every line of its sh blocks, and inline code that starts with a command. */

@@ -10,7 +10,7 @@ import {
 	setUpTrigger,
 	visible,
 } from '../harness/engine';
-import { http, PACKAGE_ROOT, path, requireModule } from '../harness/host';
+import { fs, http, PACKAGE_ROOT, path, requireModule } from '../harness/host';
 import { loadPackageAsAnotherProcess } from '../another-process';
 import { TEST_KEY, expectNoSecret, sleepMs } from '../helpers';
 import { Simulator } from '../simulator';
@@ -68,6 +68,23 @@ async function send(setup: TriggerSetup, body: unknown, headers: Record<string, 
 }
 
 describe('WebScrape AI Trigger', () => {
+	test("README's sample delivery (one command, no paid run) starts the workflow with the run it names", async () => {
+		const readme = fs.readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+		const command = /curl -X POST '<Test URL>'[^`]*/.exec(readme)?.[0] ?? '';
+		const header = /-H '(Authorization): (Bearer <Webhook Header Value>)'/.exec(command);
+		const body = /-d '(\{.*\})'/s.exec(command)?.[1];
+		expect(header).not.toBeNull();
+		expect(body).toBeDefined();
+		// The user puts an earlier run's ID (reading it is free) and their header value in.
+		const runId = await finishedRun('hooked1');
+		const sample = JSON.parse(body!.replace('<an earlier run ID>', runId)) as IDataObject;
+		const setup = await trigger({}, { webhookHeaderValue: HEADER_SECRET });
+		const result = await send(setup, sample, { authorization: HEADER_SECRET });
+		expect(result.status).toBe(200);
+		expect(result.emitted).toHaveLength(1);
+		expect(result.emitted![0].json).toMatchObject({ id: runId, event: 'completed' });
+	});
+
 	test('end to end: the simulator POSTs a finished run over HTTP and the workflow gets the run with its items', async () => {
 		const setup = await trigger();
 		const emitted: INodeExecutionData[][] = [];
