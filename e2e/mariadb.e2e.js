@@ -186,6 +186,9 @@ describe(
 					DB_MYSQLDB_DATABASE: 'n8n',
 					DB_MYSQLDB_USER: 'root',
 					DB_MYSQLDB_PASSWORD: '',
+					// The workflow's Code node (which makes the URLs) waits for n8n's task runner, 60 s by
+					// default; with every CI suite side by side it once waited longer and failed the case.
+					N8N_RUNNERS_TASK_REQUEST_TIMEOUT: '300',
 				},
 			});
 			instance = await n8n.start(prepared);
