@@ -27,6 +27,14 @@ interface JsonSchema {
 /** Values whose fields the user defines (a recipe's rows, an extraction's result): open objects. */
 let OPEN = new Set<string>();
 
+/**
+ * Objects that are null in some outputs (usage's `last_run` before an account's first run). Their
+ * schema says `object` alone: n8n's editor shows the first type of a list, so `["null", "object"]`
+ * showed a field typed null, without its fields. Their description says when they are null.
+ */
+let NULL_AT_TIMES = new Set<string>();
+const bare = (at: string) => at.replace(/^\./, '');
+
 function typeOf(value: unknown): string {
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'array';
@@ -37,7 +45,9 @@ function typeOf(value: unknown): string {
 /** A schema inferred from samples: the union of their fields, required where all have them. */
 function infer(samples: unknown[], at: string): JsonSchema {
 	if (OPEN.has(at)) return { type: 'object', additionalProperties: true };
-	const types = [...new Set(samples.map(typeOf))];
+	const types = [...new Set(samples.map(typeOf))].filter(
+		(one) => one !== 'null' || !NULL_AT_TIMES.has(bare(at)),
+	);
 	const numeric = types.includes('number') && types.includes('integer');
 	const type = numeric ? types.filter((one) => one !== 'integer') : types;
 	const schema: JsonSchema = { type: type.length === 1 ? type[0] : type.sort() };
@@ -64,6 +74,12 @@ function infer(samples: unknown[], at: string): JsonSchema {
 /** Where `value` disagrees with `schema`: a missing required field, a type, a field not listed. */
 function mismatches(value: unknown, schema: JsonSchema, at: string, seen: Set<string>): string[] {
 	seen.add(at);
+	if (value === null && NULL_AT_TIMES.has(bare(at))) {
+		// Its description must say so, for the user reading the editor and for the AI builder.
+		return /\bnull\b/.test(schema.description ?? '')
+			? []
+			: [`${at}: null, its description does not say when`];
+	}
 	const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];
 	const type = typeOf(value);
 	if (!allowed.includes(type) && !(type === 'integer' && allowed.includes('number')))
@@ -99,12 +115,21 @@ const SCHEMA_DIRS = {
 	trigger: path.join(PACKAGE_ROOT, 'nodes', 'WebScrapeAiTrigger', '__schema__'),
 };
 
-function check(file: string, outputs: IDataObject[], open: string[] = []): void {
+function check(
+	file: string,
+	outputs: IDataObject[],
+	open: string[] = [],
+	nullAtTimes: Record<string, string> = {},
+): void {
 	OPEN = new Set(['result.pages[].items[]', ...open]);
+	NULL_AT_TIMES = new Set(Object.keys(nullAtTimes));
 	expect(outputs.length).toBeGreaterThan(0);
 	if (WRITE) {
+		const inferred = infer(outputs, '');
+		for (const [at, description] of Object.entries(nullAtTimes))
+			inferred.properties![at] = { description, ...inferred.properties![at] };
 		fs.mkdirSync(path.dirname(file), { recursive: true });
-		fs.writeFileSync(file, `${JSON.stringify(infer(outputs, ''), null, '\t')}\n`);
+		fs.writeFileSync(file, `${JSON.stringify(inferred, null, '\t')}\n`);
 	}
 	const schema = JSON.parse(fs.readFileSync(file, 'utf8')) as JsonSchema;
 	// What n8n's editor needs to show a preview at all.
@@ -154,7 +179,9 @@ describe('each output schema matches what the node emits with default settings',
 		});
 		const outputs = [...jsonOf(ran.outputs[0]), ...jsonOf(never.outputs[0])];
 		expect(outputs.map((usage) => typeOf(usage.last_run))).toEqual(['object', 'null']);
-		check(path.join(SCHEMA_DIRS.action, 'usage', 'get.json'), outputs);
+		check(path.join(SCHEMA_DIRS.action, 'usage', 'get.json'), outputs, [], {
+			last_run: "The account's most recent run; null until its first run.",
+		});
 	});
 
 	test('Page → Scrape', async () => {
@@ -211,5 +238,6 @@ test("the trigger example's pinned sample delivery has the trigger's output shap
 		fs.readFileSync(path.join(SCHEMA_DIRS.trigger, 'v1.0.0.json'), 'utf8'),
 	) as JsonSchema;
 	OPEN = new Set(['result.pages[].items[]']);
+	NULL_AT_TIMES = new Set();
 	expect(pinned.flatMap((item) => mismatches(item, schema, '', new Set()))).toEqual([]);
 });

@@ -530,6 +530,22 @@ describe('every outcome of a tool call is an answer in words (the agent goes on)
 		expect(runsOf('toolAnswer1') - runsBefore).toBeLessThanOrEqual(1);
 	});
 
+	test('the 30-day quota used up, seen before sending ("Check Quota First"): tell the user, not a corrected value', async () => {
+		const account = api.sim.account();
+		const saved = { ...account };
+		account.runsCap = account.runsUsed30d;
+		try {
+			const dispatches = dispatchesOf('toolAnswer1').length;
+			const text = errorText(await runAsTool('toolAnswer1', FAST));
+			expect(text).toMatch(
+				/^Only 0 SmartBrowse runs remain in your 30-day quota, but 1 would start, so none was started\. \d+ of \d+ runs were used in the last 30 days\. Nothing was sent to webscrape\.ai and nothing was billed\. Calling again will be refused the same way until that changes: tell the user\.$/,
+			);
+			expect(dispatchesOf('toolAnswer1')).toHaveLength(dispatches);
+		} finally {
+			Object.assign(account, saved);
+		}
+	});
+
 	test('a run ID that is not found (404): check the ID', async () => {
 		const text = errorText(await getAsTool('unknownRun1', FAST));
 		expect(text).toMatch(

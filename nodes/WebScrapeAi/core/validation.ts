@@ -3,17 +3,28 @@ import { NodeOperationError } from 'n8n-workflow';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * Why a call was refused before anything was sent: a value of the call (`input`, which a caller
+ * can correct and send again), a setting of the node (`setting`), or the account's state
+ * (`account`, such as the 30-day quota: the same call is refused again until it changes).
+ */
+export type RefusalCause = 'input' | 'setting' | 'account';
+
 /** Errors raised before anything was sent for their item: nothing reached webscrape.ai. */
-const refusedBeforeSending = new WeakSet<object>();
+const refusedBeforeSending = new WeakMap<object, RefusalCause>();
 
 /** Marks `error` as raised before anything was sent (bad input, a check before the batch). */
-export function markRefusedBeforeSending<E extends object>(error: E): E {
-	refusedBeforeSending.add(error);
+export function markRefusedBeforeSending<E extends object>(
+	error: E,
+	cause: RefusalCause = 'input',
+): E {
+	refusedBeforeSending.set(error, cause);
 	return error;
 }
 
-export function wasRefusedBeforeSending(error: unknown): boolean {
-	return typeof error === 'object' && error !== null && refusedBeforeSending.has(error);
+/** Why `error` was refused before anything was sent, or undefined when something may have been. */
+export function refusalCauseOf(error: unknown): RefusalCause | undefined {
+	return typeof error === 'object' && error !== null ? refusedBeforeSending.get(error) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import { wasRefusedBeforeSending } from '../core/validation';
+import { refusalCauseOf } from '../core/validation';
 import { endedRunFailureOf } from '../runs';
 import { isOutcomeUnknown } from '../transport';
 
@@ -27,11 +27,13 @@ export function toolErrorText(error: unknown): string {
 		// Its answer, and with it any run ID, was lost.
 		return `${headline}. It was not sent again. Do not call this tool again for the same request: that could start, and bill, a second run or request. Tell the user to look on the webscrape.ai dashboard; a run found there can be fetched by its ID with the tool that gets a webscrape.ai run, at no cost.`;
 	}
-	if (wasRefusedBeforeSending(error)) {
-		if (/^Option "/.test(headline))
-			return `${headline}. ${sentence(advice)}This is a setting of the tool in the workflow, not an argument of the call: nothing was sent or billed; tell the user to fix it.`;
+	const refusal = refusalCauseOf(error);
+	if (refusal === 'setting' || (refusal && /^Option "/.test(headline)))
+		return `${headline}. ${sentence(advice)}This is a setting of the tool in the workflow, not an argument of the call: nothing was sent or billed; tell the user to fix it.`;
+	if (refusal === 'account')
+		return `${headline}. ${sentence(withoutWorkflowAdvice(advice))}Nothing was sent to webscrape.ai and nothing was billed. Calling again will be refused the same way until that changes: tell the user.`;
+	if (refusal === 'input')
 		return `${headline}. ${sentence(advice)}Nothing was sent to webscrape.ai and nothing was billed. Call the tool again with a corrected value.`;
-	}
 	if (error instanceof NodeApiError) {
 		return `${headline}. ${sentence(withoutWorkflowAdvice(advice))}${apiErrorNext(error)}`;
 	}
@@ -119,6 +121,11 @@ function sentence(text: string): string {
 function withoutWorkflowAdvice(text: string): string {
 	return text
 		.split(/(?<=\.)\s+/)
-		.filter((part) => !/Continue \(using error output\)|Loop Over Items|"Concurrency"/.test(part))
+		.filter(
+			(part) =>
+				!/Continue \(using error output\)|Loop Over Items|"Concurrency"|"Check Quota First"/.test(
+					part,
+				),
+		)
 		.join(' ');
 }

@@ -205,6 +205,7 @@ function worstRunCost(
 						'"Max Credits" and "Keep at Least" need both to set a run\'s cost aside before starting it. Turn both off to run without a budget.',
 				},
 			),
+			'setting',
 		);
 	}
 	return { worst: pages * perPage, perPage };
@@ -229,5 +230,6 @@ function quotaShortage(
 				description: `${used} of ${cap} runs were used in the last 30 days. Send fewer items, upgrade the plan, or turn off the option "Check Quota First" to start as many as the quota allows.`,
 			},
 		),
+		'account',
 	);
 }
