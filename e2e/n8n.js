@@ -26,7 +26,20 @@ const LINES = {
 		manifest: path.join(__dirname, 'n8n-2'),
 		node: 24,
 	},
+	/**
+	 * The oldest release README supports (the floor smoke, e2e/floor.e2e.js): line 1's settings,
+	 * without task runners (1.70's runner modes differ; the smoke runs no Code node).
+	 */
+	floor: {
+		version: require('./n8n-floor/package.json').dependencies.n8n,
+		manifest: path.join(__dirname, 'n8n-floor'),
+		family: 1,
+		runners: false,
+	},
 };
+
+/** The release line whose settings `line` takes: 1 or 2 (the floor is a 1.x). */
+const familyOf = (line) => LINES[line].family ?? line;
 
 function log(message) {
 	process.stderr.write(`[n8n] ${message}\n`);
@@ -369,7 +382,10 @@ function n8nEnv(line, { userFolder, port, brokerPort }) {
 		N8N_BLOCK_ENV_ACCESS_IN_NODE: 'false',
 		NODE_ENV: 'production',
 	};
-	if (line === 1) {
+	if (LINES[line].runners === false) {
+		delete env.N8N_RUNNERS_MODE;
+		delete env.N8N_RUNNERS_BROKER_PORT;
+	} else if (familyOf(line) === 1) {
 		// 1.x's default expression engine needs isolated-vm, which does not build on Node 20.
 		env.N8N_EXPRESSION_ENGINE = 'legacy';
 		env.N8N_RUNNERS_ENABLED = 'true';
@@ -424,7 +440,7 @@ async function prepare(
 	// processes without the trigger. Otherwise `start` activates them through the public API once the
 	// main process is ready, as a user's Activate/Publish does (activateBy 'cli': one CLI call each,
 	// before n8n starts, for the benchmark, whose measured servers must not do it).
-	const activateOnImport = env.EXECUTIONS_MODE === 'queue' && line === 1;
+	const activateOnImport = env.EXECUTIONS_MODE === 'queue' && familyOf(line) === 1;
 	if (workflows.length) {
 		const file = write(
 			'workflows.json',
@@ -446,7 +462,7 @@ async function prepare(
 				line,
 				dir,
 				env,
-				line === 1
+				familyOf(line) === 1
 					? ['update:workflow', `--id=${id}`, '--active=true']
 					: ['publish:workflow', `--id=${id}`],
 			);
@@ -659,7 +675,7 @@ async function runOnServer(session, line, workflowId, triggerName) {
 	const started = await session.rest(
 		'POST',
 		`/workflows/${workflowId}/run`,
-		line === 1
+		familyOf(line) === 1
 			? { workflowData: stored, triggerToStartFrom: { name: triggerName } }
 			: { triggerToStartFrom: { name: triggerName } },
 	);

@@ -21,16 +21,37 @@ const ts = require('typescript');
 const ROOT = path.resolve(__dirname, '..');
 
 /**
- * Names the package uses only where the running n8n has them, and what it uses instead. Keep in
- * step with nodes/WebScrapeAi/transport/pause.ts.
+ * Names the package uses only where the running n8n has them, and what it uses instead (`name`:
+ * another export; `otherwise`: what differs where neither fits). Keep in step with
+ * nodes/WebScrapeAi/transport/pause.ts and nodes/WebScrapeAi/core/connections.ts.
  */
 const FALLBACKS = {
+	NodeConnectionTypes: {
+		// n8n before 1.85: nodes/WebScrapeAi/core/connections.ts.
+		otherwise: "the nodes' inputs and outputs use its value 'main'",
+	},
 	sleepWithAbort: {
 		name: 'sleep',
 		minParams: 2,
 		why: 'without sleepWithAbort (n8n-workflow 2.41 on), waits sleep with sleep(ms, signal)',
+		// n8n 1.70 to 1.100: neither takes a signal. Not a problem, a difference README states.
+		otherwise:
+			"sleep takes no signal: a cancelled execution's waits end within 1 s (pause.ts sleeps in slices of at most 1 s), not at once",
 	},
 };
+
+/**
+ * The n8n releases checked besides the two the e2e installs (the newest of each line) and the
+ * engine tests': each line's floor, which README's Compatibility table states (release:check
+ * compares), and releases between. Only their n8n-workflow is installed (seconds), into .cache/.
+ */
+const MATRIX = [
+	{ n8n: '1.70.0', workflow: '1.69.0', floor: 1 },
+	{ n8n: '1.85.4', workflow: '1.83.0' },
+	{ n8n: '1.100.1', workflow: '1.97.0' },
+	{ n8n: '1.101.1', workflow: '1.98.0' },
+	{ n8n: '2.0.3', workflow: '2.0.1', floor: 2 },
+];
 
 /** The n8n context interfaces whose methods and helpers a node may call. */
 const CONTEXTS = [
@@ -193,6 +214,7 @@ function check(distDir, workflowDir, label, nodeBinary = process.execPath) {
 	const builtins = new Set(runtime.__builtins);
 	const { exports, contextMembers, version } = declarations(workflowDir);
 	const where = `n8n-workflow ${version} (${label})`;
+	const notes = [];
 
 	for (const [name, files] of modules) {
 		if (name === 'n8n-workflow' || name.startsWith('.')) continue;
@@ -204,10 +226,16 @@ function check(distDir, workflowDir, label, nodeBinary = process.execPath) {
 		const present = runtime[name] !== undefined && runtime[name] !== 'undefined';
 		const fallback = FALLBACKS[name];
 		if (!present) {
+			if (use.guardedOnly && fallback && !fallback.name) {
+				notes.push(`no ${name}; ${fallback.otherwise}`);
+				continue;
+			}
 			if (use.guardedOnly && fallback) {
 				const alternative = exports.get(fallback.name);
 				if (runtime[fallback.name] !== 'function' || !alternative)
 					problems.push(`${where} has neither ${name} nor ${fallback.name}: ${fallback.why}`);
+				else if (alternative.params < fallback.minParams && fallback.otherwise)
+					notes.push(`no ${name}; ${fallback.otherwise}`);
 				else if (alternative.params < fallback.minParams)
 					problems.push(
 						`${where} has no ${name}, and its ${fallback.name} takes ${alternative.params} argument(s), not ${fallback.minParams}: ${fallback.why}`,
@@ -234,6 +262,7 @@ function check(distDir, workflowDir, label, nodeBinary = process.execPath) {
 	}
 	return {
 		problems,
+		notes,
 		version,
 		checked:
 			uses.size +
@@ -242,11 +271,33 @@ function check(distDir, workflowDir, label, nodeBinary = process.execPath) {
 	};
 }
 
+/** MATRIX's n8n-workflow of `release`, installed once into .cache/compat/. */
+function ensureWorkflow({ workflow }) {
+	const { CACHE, installEnv } = require('../e2e/n8n');
+	const dir = path.join(CACHE, 'compat', `n8n-workflow-${workflow}`);
+	const installed = path.join(dir, 'node_modules', 'n8n-workflow');
+	if (!fs.existsSync(path.join(dir, '.installed'))) {
+		fs.mkdirSync(dir, { recursive: true });
+		fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
+		execFileSync(
+			'npm',
+			['install', '--ignore-scripts', '--no-audit', '--no-fund', `n8n-workflow@${workflow}`],
+			{ cwd: dir, env: installEnv(), stdio: ['ignore', 'ignore', 'inherit'] },
+		);
+		fs.writeFileSync(path.join(dir, '.installed'), new Date().toISOString());
+	}
+	return installed;
+}
+
 /** The n8n-workflow each supported release runs our code with, and that release's Node. */
 function releaseTargets() {
 	const n8n = require('../e2e/n8n');
-	const targets = [];
-	for (const line of Object.keys(n8n.LINES).map(Number)) {
+	const targets = MATRIX.map((release) => ({
+		workflowDir: ensureWorkflow(release),
+		label: `n8n ${release.n8n}${release.floor ? ` (line ${release.floor}'s floor)` : ''}`,
+		nodeBinary: process.execPath,
+	}));
+	for (const line of [1, 2]) {
 		const dir = n8n.ensureN8n(line);
 		const n8nPackage = path.join(dir, 'node_modules', 'n8n');
 		const workflowDir = path.dirname(
@@ -283,8 +334,9 @@ if (require.main === module) {
 			})
 		: releaseTargets();
 	let failed = false;
+	const verdicts = [];
 	for (const target of targets) {
-		const { problems, version, checked } = check(
+		const { problems, notes, version, checked } = check(
 			path.join(ROOT, 'dist'),
 			target.workflowDir,
 			target.label,
@@ -295,11 +347,17 @@ if (require.main === module) {
 			for (const problem of problems) console.error(`✗ ${problem}`);
 		} else {
 			console.log(
-				`✓ ${target.label}: n8n-workflow ${version} has all ${checked} names the package uses`,
+				`✓ ${target.label}: n8n-workflow ${version} has all ${checked} names the package uses${notes.length ? `; ${notes.join('; ')}` : ''}`,
 			);
 		}
+		verdicts.push(
+			`| ${target.label} | ${version} | ${problems.length ? `✗ ${problems.join('; ')}` : `✓ ${notes.length ? notes.join('; ') : 'all names fit'}`} |`,
+		);
 	}
+	console.log(
+		['', '| n8n release | its n8n-workflow | verdict |', '|---|---|---|', ...verdicts].join('\n'),
+	);
 	process.exit(failed ? 1 : 0);
 }
 
-module.exports = { check, usage, FALLBACKS };
+module.exports = { check, usage, ensureWorkflow, FALLBACKS, MATRIX };

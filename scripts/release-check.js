@@ -72,6 +72,30 @@ function publishWorkflowProblems(text) {
 	return problems;
 }
 
+/**
+ * README's Compatibility section states each line's floor ("n8n 1.70 and later on 1.x, 2.0 and
+ * later on 2.x"); it must be the floor compat:check checks (MATRIX in scripts/compat-check.js),
+ * so README never promises a release no check ran on.
+ */
+function floorProblems(readme) {
+	const { MATRIX } = require('./compat-check');
+	const stated = /n8n (\d+\.\d+) and later on 1\.x, (\d+\.\d+) and later on 2\.x/.exec(readme);
+	if (!stated)
+		return [
+			'README.md does not state the oldest n8n of each line ("n8n <version> and later on 1.x, <version> and later on 2.x")',
+		];
+	const problems = [];
+	for (const line of [1, 2]) {
+		const floor = MATRIX.find((release) => release.floor === line);
+		const checked = floor?.n8n.split('.').slice(0, 2).join('.');
+		if (stated[line] !== checked)
+			problems.push(
+				`README.md says n8n ${stated[line]} and later on ${line}.x, but compat:check's oldest ${line}.x release is ${floor?.n8n ?? 'none'} (MATRIX in scripts/compat-check.js)`,
+			);
+	}
+	return problems;
+}
+
 /** README sections n8n's verification asks for (its README template), as headings of ours. */
 const README_SECTIONS = [
 	['how to install it', /^## .*\binstall/im],
@@ -231,6 +255,10 @@ function check(dir, { tag } = {}) {
 				.map((file) => [file, fs.readFileSync(path.join(unpacked, file), 'utf8')]),
 		);
 		problems.push(...verificationProblems(dir, manifest, shippedCode));
+		const readmeFile = path.join(dir, 'README.md');
+		problems.push(
+			...floorProblems(fs.existsSync(readmeFile) ? fs.readFileSync(readmeFile, 'utf8') : ''),
+		);
 		if (files.some((file) => file.endsWith('.js'))) {
 			try {
 				run(
@@ -270,4 +298,4 @@ if (require.main === module) {
 	console.log(`release check passed: n8n-nodes-webscrape-ai ${version} is ready to publish`);
 }
 
-module.exports = { check, publishWorkflowProblems, verificationProblems };
+module.exports = { check, floorProblems, publishWorkflowProblems, verificationProblems };

@@ -4,11 +4,11 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { actionBuilderHint } from './actions/builderHints';
 import { properties } from './actions/properties';
 import { router } from './actions/router';
+import { MAIN_CONNECTION } from './core/connections';
 
 export class WebScrapeAi implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,8 +22,8 @@ export class WebScrapeAi implements INodeType {
 		defaults: { name: 'WebScrape AI' },
 		usableAsTool: true,
 		builderHint: actionBuilderHint,
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		inputs: [MAIN_CONNECTION],
+		outputs: [MAIN_CONNECTION],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],
 		properties,
 	};

@@ -7,9 +7,9 @@ import type {
 	IWebhookFunctions,
 	IWebhookResponseData,
 } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { triggerBuilderHint } from '../WebScrapeAi/actions/builderHints';
+import { MAIN_CONNECTION } from '../WebScrapeAi/core/connections';
 import { apiRequest } from '../WebScrapeAi/transport';
 import { dropOldDedupeList, handleDelivery } from './delivery';
 import { properties } from './properties';
@@ -29,7 +29,7 @@ export class WebScrapeAiTrigger implements INodeType {
 			'Run webscrape.ai SmartBrowse recipes, scrape pages, extract data with AI, and start workflows when a run completes, fails or is cancelled',
 		defaults: { name: 'WebScrape AI Trigger' },
 		inputs: [],
-		outputs: [NodeConnectionTypes.Main],
+		outputs: [MAIN_CONNECTION],
 		credentials: [{ name: 'webScrapeAiApi', required: true }],
 		builderHint: triggerBuilderHint,
 		// Words that hold on every n8n line: the test button is "Listen for test event" on some

@@ -1,7 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { recordInProcessedData, type Recorded } from '../WebScrapeAi/exactlyOnce/nodeRow';
+import {
+	NeedsNewerN8nError,
+	recordInProcessedData,
+	type Recorded,
+} from '../WebScrapeAi/exactlyOnce/nodeRow';
 import { runItems, RunTimeoutError, statusOf, waitForRun } from '../WebScrapeAi/runs';
 import type { ApiEnvelope } from '../WebScrapeAi/transport';
 import { rememberEmitted } from './emitted';
@@ -96,6 +100,12 @@ async function emittedByAnotherExecution(
 				processed.has(delivery) && !processed.has(thisExecution) ? [thisExecution] : [],
 		);
 	} catch (error) {
+		if (error instanceof NeedsNewerN8nError)
+			throw new NodeOperationError(this.getNode(), `${error.message} [item ${itemIndex}]`, {
+				itemIndex,
+				description:
+					'The delivery was not emitted: without the record, a repeat of it could reach the next node too. Update n8n, or turn off the option "Ignore Repeated Deliveries" to emit every delivery.',
+			});
 		throw new NodeOperationError(
 			this.getNode(),
 			`Could not record the delivery of run "${runId}" (${event}) in n8n's database, so it was not emitted [item ${itemIndex}]`,

@@ -99,7 +99,7 @@ describe('compatibility with the n8n-workflow each n8n release ships', () => {
 
 	test('a missing export fails, naming the export, the file that uses it and the release', () => {
 		const rest: Record<string, { js: string; dts: string }> = { ...ERRORS };
-		delete rest.NodeConnectionTypes;
+		delete rest.NodeApiError;
 		const dir = fakeWorkflow('9.0.0', {
 			...rest,
 			sleep: SLEEP_WITH_SIGNAL,
@@ -108,16 +108,18 @@ describe('compatibility with the n8n-workflow each n8n release ships', () => {
 		const result = compatCheck(`${dir}=n8n 9.0.0`);
 		expect(result.code).toBe(1);
 		expect(result.output).toMatch(
-			/✗ n8n-workflow 9\.0\.0 \(n8n 9\.0\.0\) does not export NodeConnectionTypes, which dist\/nodes\/\S+\.node\.js uses/,
+			/✗ n8n-workflow 9\.0\.0 \(n8n 9\.0\.0\) does not export NodeApiError, which dist\/nodes\/\S+\.js uses/,
 		);
 	});
 
-	test('neither abortable sleep (sleep without a signal, no sleepWithAbort) fails, saying why', () => {
-		const dir = fakeWorkflow('9.1.0', { ...ERRORS, sleep: SLEEP_WITHOUT_SIGNAL });
-		const result = compatCheck(`${dir}=n8n 9.1.0`);
-		expect(result.code).toBe(1);
-		expect(result.output).toContain(
-			'✗ n8n-workflow 9.1.0 (n8n 9.1.0) has no sleepWithAbort, and its sleep takes 1 argument(s), not 2',
+	test('an n8n-workflow shaped like 1.70 (no NodeConnectionTypes; sleep without a signal, no sleepWithAbort) passes, saying how waits end', () => {
+		const rest: Record<string, { js: string; dts: string }> = { ...ERRORS };
+		delete rest.NodeConnectionTypes;
+		const dir = fakeWorkflow('1.69.0', { ...rest, sleep: SLEEP_WITHOUT_SIGNAL });
+		const result = compatCheck(`${dir}=n8n 1.70-like`);
+		expect(result.code).toBe(0);
+		expect(result.output).toMatch(
+			/✓ n8n 1\.70-like: n8n-workflow 1\.69\.0 has all \d+ names the package uses; no NodeConnectionTypes; the nodes' inputs and outputs use its value 'main'; no sleepWithAbort; sleep takes no signal: a cancelled execution's waits end within 1 s/,
 		);
 	});
 

@@ -274,3 +274,25 @@ describe('GitHub workflows', () => {
 		}
 	});
 });
+
+describe("README's oldest supported n8n is the oldest compat:check checks", () => {
+	const { floorProblems } = requireModule<{ floorProblems: (readme: string) => string[] }>(
+		path.join(PACKAGE_ROOT, 'scripts', 'release-check.js'),
+	);
+	const readme = fs.readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+
+	test('this README agrees with the matrix', () => {
+		expect(floorProblems(readme)).toEqual([]);
+	});
+
+	test('a README promising an older n8n than the matrix checks is refused, naming both', () => {
+		const older = readme.replace(
+			'n8n 1.70 and later on 1.x, 2.0 and later on 2.x',
+			'n8n 1.50 and later on 1.x, 2.0 and later on 2.x',
+		);
+		expect(floorProblems(older)).toEqual([
+			"README.md says n8n 1.50 and later on 1.x, but compat:check's oldest 1.x release is 1.70.0 (MATRIX in scripts/compat-check.js)",
+		]);
+		expect(floorProblems('# A README that names no floor')).toHaveLength(1);
+	});
+});

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CLAIM_ENTRIES, onNodeRow, recordInProcessedData } from './nodeRow';
+import { CLAIM_ENTRIES, NeedsNewerN8nError, onNodeRow, recordInProcessedData } from './nodeRow';
 import type { Recorded } from './nodeRow';
 
 // The action node's record of its billed calls (claim, confirm, fold, an earlier attempt), kept in
@@ -162,6 +162,16 @@ export class BilledCallRecord {
 			outcome = await recordInProcessedData(this.context, [value], CLAIM_ENTRIES);
 		} catch (error) {
 			this.started = undefined;
+			if (error instanceof NeedsNewerN8nError)
+				throw new NodeOperationError(
+					this.context.getNode(),
+					`${error.message} [item ${itemIndex}]`,
+					{
+						itemIndex,
+						description:
+							'Nothing was sent for this item, so nothing was billed. Without the record, n8n running an execution again (queue mode, after a worker restart) could send a billed request a second time. Update n8n (docs: "Updating n8n").',
+					},
+				);
 			throw new NodeOperationError(
 				this.context.getNode(),
 				`Could not record the request in n8n's database, so it was not sent [item ${itemIndex}]`,

@@ -33,6 +33,21 @@ export const CLAIM_ENTRIES = 1_000;
 export const DELIVERY_ENTRIES = 1_000;
 const queues = new Map<string, Promise<unknown>>();
 
+/** The n8n release that brought the processed-data helpers (n8n-workflow 1.63). */
+export const PROCESSED_DATA_SINCE_N8N = '1.64';
+
+/**
+ * This n8n has no processed-data helpers: a billed request or a delivery cannot be recorded, so it
+ * is not sent or emitted (unrecorded, n8n's running an execution again could repeat it).
+ */
+export class NeedsNewerN8nError extends Error {
+	constructor(what: string) {
+		super(
+			`WebScrape AI needs n8n ${PROCESSED_DATA_SINCE_N8N} or later to record ${what} in n8n's database, and this n8n cannot (it has no processed-data helpers)`,
+		);
+	}
+}
+
 /** Runs `task` after each earlier call of this node in this process: no lost updates among them. */
 async function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 	const previous = queues.get(key) ?? Promise.resolve();
@@ -62,8 +77,9 @@ export interface NodeRow {
 
 /**
  * Runs `task` on this node's processed_data row, serialised in this process and under the lock
- * row; a database error is tried again (3 tries in all), then thrown. 'unrecorded' where n8n cannot
- * record (no saved workflow, no database helper).
+ * row; a database error is tried again (3 tries in all), then thrown. 'unrecorded' where there is
+ * nothing to record against (no saved workflow, or a database without the table); on an n8n
+ * without the helpers (before 1.64), NeedsNewerN8nError: never a silent send without a record.
  */
 export async function onNodeRow<T>(
 	context: IExecuteFunctions,
@@ -71,8 +87,13 @@ export async function onNodeRow<T>(
 	task: (row: NodeRow) => Promise<T>,
 ): Promise<T | 'unrecorded'> {
 	const workflowId = context.getWorkflow().id;
-	if (!workflowId || typeof context.helpers.checkProcessedAndRecord !== 'function')
-		return 'unrecorded';
+	if (!workflowId) return 'unrecorded';
+	if (typeof context.helpers.checkProcessedAndRecord !== 'function')
+		throw new NeedsNewerN8nError(
+			context.getNode().type.endsWith('Trigger')
+				? 'the deliveries it emitted'
+				: 'its billed requests',
+		);
 	const options = { mode: 'entries' as const, maxEntries };
 	let lastError: unknown;
 	for (let attempt = 0; attempt < 3; attempt++) {
@@ -124,7 +145,7 @@ const openGroups = new Map<string, GroupMember[]>();
 
 /**
  * Records `values` in this node's processed_data row and reports which were there already
- * ('unrecorded' where n8n cannot record: no saved workflow, no database helper).
+ * ('unrecorded' where there is nothing to record against: see onNodeRow).
  *
  * Calls that arrive while an earlier one of the same node in this process is still in progress are
  * recorded together, by one helper call under one lock (group commit): n8n rewrites the whole row
