@@ -17,7 +17,7 @@ const abortableSleep: Sleep = async (ms, signal) =>
 	});
 
 const RELEASES: Array<[string, Record<string, Sleep | undefined>, number]> = [
-	['n8n 1.70–1.100: sleep(ms) ignores the signal (fallback: slices)', { sleep: plainSleep }, 1100],
+	['n8n 1.70–1.100: sleep(ms) ignores the signal (fallback: slices)', { sleep: plainSleep }, 1500],
 	[
 		'n8n 1.101–2.11: sleepWithAbort(ms, signal)',
 		{ sleep: plainSleep, sleepWithAbort: abortableSleep },
