@@ -6,6 +6,7 @@ export declare const os: typeof import('node:os');
 export declare const path: typeof import('node:path');
 export declare const process: NodeJS.Process;
 export declare const setTimeout: typeof import('node:timers').setTimeout;
+export declare const clearTimeout: typeof import('node:timers').clearTimeout;
 export declare const setInterval: typeof import('node:timers').setInterval;
 export declare const clearInterval: typeof import('node:timers').clearInterval;
 /** Resolves after `ms` milliseconds. */

@@ -47,6 +47,7 @@ module.exports = {
 	path,
 	process,
 	setTimeout: timers.setTimeout,
+	clearTimeout: timers.clearTimeout,
 	setInterval: timers.setInterval,
 	clearInterval: timers.clearInterval,
 	delay,
