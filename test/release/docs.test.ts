@@ -1,3 +1,17 @@
+import { FOLD_STEP } from '../../nodes/WebScrapeAi/exactlyOnce/billedCallRecord';
+import {
+	CLAIM_ENTRIES,
+	DELIVERY_ENTRIES,
+	RECORD_RETRY_STEP_MS,
+	RECORD_TRIES,
+} from '../../nodes/WebScrapeAi/exactlyOnce/nodeRow';
+import {
+	FAILED_CHECKS_PER_TRY,
+	NO_LOCK_MEMORY_MS,
+	PROMPT_MS,
+	STALE_AFTER_MS,
+} from '../../nodes/WebScrapeAi/exactlyOnce/rowLock';
+import { EMITTED_MEMORY } from '../../nodes/WebScrapeAiTrigger/emitted';
 import { fs, PACKAGE_ROOT, path } from '../harness/host';
 
 /**
@@ -23,6 +37,13 @@ const USER_ONLY: Record<string, string> = {
 	[`curl -X POST '<Test URL>' -H 'Content-Type: application/json' -H 'Authorization: Bearer <Webhook Header Value>' -d '{"event":"completed","run_id":"<an earlier run ID>","status":"completed","timestamp":"2026-05-21T17:43:10Z"}'`]:
 		"posts a sample delivery to a user's trigger; test/trigger/trigger.test.ts sends this body and header, with a run ID filled in, through n8n's webhook path and checks the workflow starts with that run",
 };
+
+/** Every file below `dir` (relative to the root). */
+const filesBelowRoot = (dir: string): string[] =>
+	fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+		const relative = path.join(dir, entry.name);
+		return entry.isDirectory() ? filesBelowRoot(relative) : [relative];
+	});
 
 /** Shell commands in the README: every line of its sh blocks, and inline code that starts with a command. */
 function readmeCommands(): string[] {
@@ -126,6 +147,72 @@ describe('links and named tests in the docs', () => {
 			}
 			if (named === 0 && !/the same|B\d+'s test|\(L\d\)|\(L\d\)|L\d's/.test(cell))
 				missing.push(`${row.split('|')[1].trim()}: names no test`);
+		}
+		expect(missing).toEqual([]);
+	});
+});
+
+describe("docs/exactly-once.md's figures and names are the code's", () => {
+	const doc = read('docs/exactly-once.md');
+	const count = (value: number) => value.toLocaleString('en-US');
+	/** Each Bounds row's figure, written from the constant its Where column names. */
+	const gaps = Array.from(
+		{ length: RECORD_TRIES - 1 },
+		(_, index) => RECORD_RETRY_STEP_MS * (index + 1),
+	).join(', ');
+	const BOUNDS: Record<string, string> = {
+		"A node's claims row": `${count(CLAIM_ENTRIES)} entries × 27 B ≈ ${(CLAIM_ENTRIES * 27) / 1000} KB`,
+		"The trigger's deliveries row": `${count(DELIVERY_ENTRIES)} entries = the last ${count(DELIVERY_ENTRIES / 2)} deliveries`,
+		"A batch's own entries while it runs": `about ${FOLD_STEP} + Concurrency (fold every ${FOLD_STEP} settled items)`,
+		'How long a claim protects a later attempt': `while fewer than ${count(CLAIM_ENTRIES)} newer entries of the same node were written`,
+		"A process's memory of emitted deliveries": `the last ${count(EMITTED_MEMORY)}`,
+		'A lock hold': 'a few statements (milliseconds)',
+		'A stale lock': `${STALE_AFTER_MS / 1000} s of checks answered within ${PROMPT_MS / 1000} s each`,
+		'Lock checks that fail before a try fails': `${FAILED_CHECKS_PER_TRY} in a row`,
+		'Tries to write a record': `${RECORD_TRIES} (${gaps} ms apart)`,
+		"Recording without the lock, once the lock row turned out to be another node's (L6)": `${NO_LOCK_MEMORY_MS / 60_000} minutes per workflow and process`,
+	};
+	const boundsTable = doc.slice(
+		doc.indexOf('## Bounds'),
+		doc.indexOf('\n## ', doc.indexOf('## Bounds') + 1),
+	);
+	const rows = boundsTable
+		.split('\n')
+		.filter((line) => line.startsWith('| ') && !/^\| (What|---)/.test(line))
+		.map((line) =>
+			line
+				.split('|')
+				.slice(1, -1)
+				.map((cell) => cell.trim()),
+		);
+
+	test('every Bounds row states what its constant says', () => {
+		expect(Object.fromEntries(rows.map(([what, bound]) => [what, bound]))).toEqual(BOUNDS);
+	});
+
+	test("L5 states the lock's and the record's numbers", () => {
+		expect(doc).toContain(
+			`${FAILED_CHECKS_PER_TRY} lock checks failing in a row fail a try, and ${RECORD_TRIES} failed tries (${FAILED_CHECKS_PER_TRY * RECORD_TRIES} checks, ${gaps.replace(/, (?=\d+$)/, ' and ')} ms between the tries) fail the record`,
+		);
+	});
+
+	test('every constant, function and file it names exists', () => {
+		const sources = filesBelowRoot('nodes').filter((file) => file.endsWith('.ts'));
+		const code = sources.map((file) => read(file)).join('\n');
+		const missing: string[] = [];
+		for (const [, name] of doc.matchAll(/`([^`\s]+)`/g)) {
+			if (/^[A-Z][A-Z0-9_]+$|^[a-z]+[A-Z]\w*$/.test(name) && !name.includes('.')) {
+				const declared = new RegExp(
+					`(?:const|function|class|interface|type)\\s+${name}\\b|\\b${name}\\s*[(:=]|\\.${name}\\b`,
+				);
+				if (!declared.test(code)) missing.push(name);
+			} else if (/\.(ts|js|md)$|\/$/.test(name)) {
+				const found =
+					[name, `nodes/${name}`, `nodes/WebScrapeAi/${name}`].some((candidate) =>
+						fs.existsSync(path.join(ROOT, candidate)),
+					) || sources.some((file) => file.endsWith(`/${name}`));
+				if (!found) missing.push(name);
+			}
 		}
 		expect(missing).toEqual([]);
 	});

@@ -31,6 +31,9 @@ import { isUnavailable, LockCancelledError, withProcessedDataLock } from './rowL
 export const CLAIM_ENTRIES = 1_000;
 /** The trigger's deliveries row: two entries per delivery, so the last 500 deliveries. */
 export const DELIVERY_ENTRIES = 1_000;
+/** Tries to record before the record fails, RECORD_RETRY_STEP_MS × the try's number apart. */
+export const RECORD_TRIES = 3;
+export const RECORD_RETRY_STEP_MS = 200;
 const queues = new Map<string, Promise<unknown>>();
 
 /** The n8n release that brought the processed-data helpers (n8n-workflow 1.63). */
@@ -77,7 +80,7 @@ export interface NodeRow {
 
 /**
  * Runs `task` on this node's processed_data row, serialised in this process and under the lock
- * row; a database error is tried again (3 tries in all), then thrown. 'unrecorded' where there is
+ * row; a database error is tried again (RECORD_TRIES in all), then thrown. 'unrecorded' where there is
  * nothing to record against (no saved workflow, or a database without the table); on an n8n
  * without the helpers (before 1.64), NeedsNewerN8nError: never a silent send without a record.
  */
@@ -96,7 +99,7 @@ export async function onNodeRow<T>(
 		);
 	const options = { mode: 'entries' as const, maxEntries };
 	let lastError: unknown;
-	for (let attempt = 0; attempt < 3; attempt++) {
+	for (let attempt = 0; attempt < RECORD_TRIES; attempt++) {
 		try {
 			return await serialised(
 				`${workflowId}:${context.getNode().id}`,
@@ -123,7 +126,7 @@ export async function onNodeRow<T>(
 			lastError = error;
 			// Cancelled while waiting for the lock: no second try.
 			if (error instanceof LockCancelledError) break;
-			await pause(200 * (attempt + 1));
+			if (attempt + 1 < RECORD_TRIES) await pause(RECORD_RETRY_STEP_MS * (attempt + 1));
 		}
 	}
 	// n8n's database could not be written after retries.

@@ -31,11 +31,13 @@ const LOCK_DATE_MS = Date.parse(LOCK_DATE);
  * A holder keeps the lock for one read-and-write (milliseconds): seen held this long, with every
  * check answered within PROMPT_MS, the holder is gone (or its process has been frozen that long).
  */
-const STALE_AFTER_MS = 10_000;
+export const STALE_AFTER_MS = 10_000;
 /** A check slower than this says nothing about the holder: the database itself was slow. */
-const PROMPT_MS = 1_000;
+export const PROMPT_MS = 1_000;
 /** How long a process records without the lock once the row turned out to be another node's. */
-const NO_LOCK_MEMORY_MS = 10 * 60_000;
+export const NO_LOCK_MEMORY_MS = 10 * 60_000;
+/** Lock checks that fail in a row before a try to record fails (onNodeRow tries again). */
+export const FAILED_CHECKS_PER_TRY = 5;
 
 /** The execution was cancelled while waiting for the lock: nothing was recorded. */
 export class LockCancelledError extends Error {
@@ -138,7 +140,8 @@ export async function withProcessedDataLock<T>(
 		failures = outcome === 'failed' ? failures + 1 : 0;
 		// Never on without the lock when the database fails: the caller's record fails instead (an
 		// action item is then not sent; a delivery is not emitted), so nothing runs unprotected.
-		if (failures >= 5) throw new Error("n8n's database failed five lock checks in a row");
+		if (failures >= FAILED_CHECKS_PER_TRY)
+			throw new Error("n8n's database failed five lock checks in a row");
 		if (signal?.aborted) throw new LockCancelledError();
 		if (outcome === 'held' && answered - asked <= PROMPT_MS) {
 			heldPromptlySince ??= asked;
