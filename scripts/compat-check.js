@@ -315,6 +315,12 @@ function releaseTargets() {
 	return targets;
 }
 
+if (require.main === module && process.argv.includes('--install-only')) {
+	// CI installs the matrix's n8n-workflows at its start, beside its other installs.
+	for (const release of MATRIX) ensureWorkflow(release);
+	process.exit(0);
+}
+
 if (require.main === module) {
 	const list = process.argv.includes('--list');
 	const args = process.argv.slice(2).filter((arg) => arg !== '--list');
