@@ -1,6 +1,7 @@
 /**
  * Unit tests of the pure modules, on the TypeScript sources (no build): test/unit mirrors
- * nodes/WebScrapeAi. `npm run test:unit`; `npm test` runs them first.
+ * nodes/WebScrapeAi's folders, and test/unit/trigger the trigger's. `npm run test:unit`; `npm test`
+ * runs them first.
  */
 /** @type {import('jest').Config} */
 module.exports = {

@@ -10,7 +10,7 @@ import type {
 
 import { triggerBuilderHint } from '../WebScrapeAi/actions/builderHints';
 import { MAIN_CONNECTION } from '../WebScrapeAi/core/connections';
-import { apiRequest } from '../WebScrapeAi/transport';
+import { readUsage } from '../WebScrapeAi/transport';
 import { dropOldDedupeList, handleDelivery } from './delivery';
 import { properties } from './properties';
 import { emitDeliveredRuns } from './runDetails';
@@ -67,13 +67,7 @@ export class WebScrapeAiTrigger implements INodeType {
 				return false;
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
-				await apiRequest.call(this, {
-					method: 'GET',
-					path: '/smartbrowse/usage',
-					kind: 'read',
-					subject: { kind: 'usage' },
-					deadline: Date.now() + 20_000,
-				});
+				await readUsage.call(this, Date.now() + 20_000);
 				dropOldDedupeList(this.getWorkflowStaticData('node'));
 				return true;
 			},

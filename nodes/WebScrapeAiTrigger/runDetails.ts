@@ -30,7 +30,7 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 		const runId = String(delivery.run_id ?? '');
 		const event = String(delivery.event ?? '');
 		if (!(this.getNodeParameter('fetchRunDetails', itemIndex, true) as boolean)) {
-			if (await emittedByAnotherExecution.call(this, runId, event, itemIndex)) continue;
+			if (await recordEmissionUnlessRepeat.call(this, runId, event, itemIndex)) continue;
 			output.push({ json: delivery, pairedItem: { item: itemIndex } });
 			continue;
 		}
@@ -46,7 +46,7 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 		}
 		// Recorded only once the run was read: an execution that failed before is retried whole.
 		const recordFrom = Date.now();
-		const repeat = await emittedByAnotherExecution.call(this, runId, event, itemIndex);
+		const repeat = await recordEmissionUnlessRepeat.call(this, runId, event, itemIndex);
 		this.logger.debug(
 			`Delivery ${runId}:${event}: run read in ${readMs} ms, recorded in ${Date.now() - recordFrom} ms`,
 		);
@@ -68,7 +68,8 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
 }
 
 /**
- * Whether another execution already emitted this delivery, decided by a record in n8n's database
+ * Records that this execution emits the delivery, and answers whether another execution already
+ * emitted it (true: a repeat, emit nothing), decided by the record in n8n's database
  * (shared by every process, written under a lock: rowLock.ts) that this execution writes before it
  * emits. The record is the only authority: nothing is kept at the webhook that could swallow a
  * repeat of a delivery whose execution failed before this point. A re-run of the same execution
@@ -78,7 +79,7 @@ export async function emitDeliveredRuns(this: IExecuteFunctions): Promise<INodeE
  * Test events (manual mode) are neither checked nor recorded, so they always show in the editor
  * and never keep the production delivery of the same run out.
  */
-async function emittedByAnotherExecution(
+async function recordEmissionUnlessRepeat(
 	this: IExecuteFunctions,
 	runId: string,
 	event: string,

@@ -218,6 +218,22 @@ describe("docs/exactly-once.md's figures and names are the code's", () => {
 	});
 });
 
+test("test/unit mirrors every folder of the action node (and the trigger's)", () => {
+	const folders = fs
+		.readdirSync(path.join(ROOT, 'nodes', 'WebScrapeAi'), { withFileTypes: true })
+		.filter((entry) => entry.isDirectory() && !entry.name.startsWith('__'))
+		.map((entry) => entry.name);
+	const mirrored = [...folders, 'trigger'].filter(
+		(folder) =>
+			!fs.existsSync(path.join(ROOT, 'test', 'unit', folder)) ||
+			!fs
+				.readdirSync(path.join(ROOT, 'test', 'unit', folder))
+				.some((file) => file.endsWith('.test.ts')),
+	);
+	expect(mirrored).toEqual([]);
+	expect(folders.length).toBeGreaterThanOrEqual(8);
+});
+
 describe('CONTRIBUTING.md "Where things live" matches the tree', () => {
 	/** Every file below `dir` (relative to the root), for names a row gives without their folder. */
 	const filesBelow = (dir: string): string[] =>

@@ -6,7 +6,7 @@ import * as pageScrape from './page/scrape.operation';
 import * as recipeRun from './recipe/run.operation';
 import * as runGet from './run/get.operation';
 import * as usageGet from './usage/get.operation';
-import { runsAsTool } from '../tool/asTool';
+import { runsAsTool } from '../core/asTool';
 import { answeringAsTool } from '../tool/toolAnswer';
 
 type Operation = (

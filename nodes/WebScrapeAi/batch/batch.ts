@@ -3,7 +3,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { markRefusedBeforeSending } from '../core/validation';
 import { BatchStoppedError } from '../transport';
-import type { BilledRequests } from './billedRequests';
+import type { BilledRequests, NodeError } from './billedRequests';
 import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
 
 /**
@@ -26,8 +26,6 @@ async function forEachConcurrently(
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, lane));
 }
-
-type NodeError = NodeApiError | NodeOperationError;
 
 /** n8n's own error types pass through; anything else is wrapped so n8n shows it properly. */
 export function asNodeError(

@@ -11,7 +11,7 @@ import type { SlotWait } from '../transport/planLimits';
 import { PlanSlots, withPlanSlot } from '../transport/planLimits';
 import type { RepeatText } from '../exactlyOnce/billedCallRecord';
 import { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
-import { budgetAnswer, runsAsTool } from '../tool/asTool';
+import { budgetAnswer, runsAsTool } from '../core/asTool';
 
 /** What a billed request sends; the item, its deadline and stop signal come from the slot wait. */
 export type BilledRequest = Pick<ApiCall, 'method' | 'path' | 'body' | 'kind' | 'subject'>;

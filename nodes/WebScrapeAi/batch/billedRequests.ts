@@ -2,7 +2,8 @@ import type { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { isOutcomeUnknown } from '../transport';
 
-type NodeError = NodeApiError | NodeOperationError;
+/** The errors an item or a node run ends with. */
+export type NodeError = NodeApiError | NodeOperationError;
 
 /** How far one item's billed request got, as far as this node run knows. */
 type Sent =

@@ -5,7 +5,7 @@ import type { ApiEnvelope } from '../transport';
 import { readUsage } from '../transport';
 import { pause } from '../transport/pause';
 import type { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
-import { runsAsTool, sharedToolBudget } from '../tool/asTool';
+import { runsAsTool, sharedToolBudget } from '../core/asTool';
 import { numberOption } from '../core/validation';
 
 /**

@@ -84,10 +84,6 @@ export class BilledCallRecord {
 	}
 
 	/**
-	 * Two start entries, written again in turn at each fold (removed, then recorded at the end of
-	 * the row) so that newer node runs never push out both while this one goes on.
-	 */
-	/**
 	 * Written by a second attempt when it finds the start entries: an earlier attempt that is still
 	 * alive (a job run again while its first worker lives on) then stops folding, since a fold
 	 * removes claims the second attempt has not checked yet. Neither attempt folds from then on
@@ -97,6 +93,10 @@ export class BilledCallRecord {
 		return `${this.prefix}:again`;
 	}
 
+	/**
+	 * Two start entries, written again in turn at each fold (removed, then recorded at the end of
+	 * the row) so that newer node runs never push out both while this one goes on.
+	 */
 	private startValues(): [string, string] {
 		return [`${this.prefix}:start:a`, `${this.prefix}:start:b`];
 	}

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { limitedForModel } from '../tool/asTool';
+import { limitedForModel } from '../core/asTool';
 import type { ApiEnvelope } from '../transport';
 import { pageRows, RowFile, runAsFile } from './runFile';
 import type { RunSettings } from './settings';
@@ -122,7 +122,7 @@ function groupedRows(
  * A tool never gets one: a model reads rows, not files.
  */
 export function rowFileFor(settings: RunSettings): RowFile | undefined {
-	return settings.output === 'file' && settings.toolRowLimit === 0
+	return settings.output === 'file' && !settings.asTool
 		? new RowFile(settings.fileFormat, settings.csvColumns)
 		: undefined;
 }

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { numberOption } from '../core/validation';
-import { runsAsTool } from '../tool/asTool';
+import { runsAsTool } from '../core/asTool';
 import type { FileFormat } from './runFile';
 
 /** What a user chose about waiting for and shaping a run (Recipe → Run and Run → Get). */
@@ -23,6 +23,8 @@ export interface RunSettings {
 	includeRunMetadata: boolean;
 	concurrency: number;
 	checkQuota: boolean;
+	/** The node runs as an AI tool (`runsAsTool`): the one answer every layer reads. */
+	asTool: boolean;
 	/** Rows returned to a model when the node runs as a tool (0: all; ordinary workflows: 0). */
 	toolRowLimit: number;
 	/** The longest a tool call waits for a run (ordinary workflows: 0, they wait for Timeout). */
@@ -176,6 +178,7 @@ export function parseRunSettings(
 			10,
 		),
 		checkQuota: options.checkQuota !== false,
+		asTool,
 		toolRowLimit: asTool
 			? numberOption(
 					node,

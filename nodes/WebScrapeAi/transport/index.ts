@@ -403,12 +403,16 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 	}
 }
 
-/** `GET /smartbrowse/usage`: free and not rate-limited; the account's plan caps and balance. */
-export async function readUsage(this: ApiContext): Promise<ApiEnvelope> {
+/**
+ * `GET /smartbrowse/usage`: free and not rate-limited; the account's plan caps and balance. With
+ * `deadline`, its retries end by then (the trigger's activation must answer the editor).
+ */
+export async function readUsage(this: ApiContext, deadline?: number): Promise<ApiEnvelope> {
 	return await apiRequest.call(this, {
 		method: 'GET',
 		path: '/smartbrowse/usage',
 		kind: 'read',
 		subject: { kind: 'usage' },
+		...(deadline === undefined ? {} : { deadline }),
 	});
 }

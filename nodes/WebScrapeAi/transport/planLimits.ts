@@ -5,27 +5,22 @@ import type { ApiFailure, RequestSubject } from './errors';
 import { toNodeApiError } from './errors';
 import { pause } from './pause';
 import type { RequestKind } from './retryPolicy';
+import { throttleBackoffMs } from './retryPolicy';
 import type { ApiContext } from './signals';
 import { cancelSignalOf, seconds, throwIfStopped } from './signals';
 
 // The plan's limits, all of them: the per-minute pace every credit-spending request of an execution
 // shares (MinutePacer), this batch's share of the plan's concurrency cap (PlanSlots), and the words
 // when an item cannot get through either before its Timeout. Imports only the transport's floor
-// (signals, pauses, errors); the 429 answers' headlines are in errors.ts with the other answers.
+// (signals, pauses, errors, the retry policy's backoff); the 429 answers' headlines are in errors.ts
+// with the other answers.
 
 const WINDOW_MS = 60_000;
 /** The server stamps a request a little after we send it; pace with this much to spare. */
 const WINDOW_MARGIN_MS = 1_000;
-const MAX_BACKOFF_MS = 60_000;
 
 /** How a wait for the plan's throttles ended. */
 export type Turn = 'go' | 'timeout' | 'aborted';
-
-/** Exponential backoff with ±30 % jitter, as the vendor's retry guidance describes. */
-export function throttleBackoffMs(attempt: number, capMs = MAX_BACKOFF_MS): number {
-	const base = Math.min(capMs, 1000 * 2 ** Math.max(0, attempt - 1));
-	return Math.round(base * (1 + (Math.random() * 2 - 1) * 0.3));
-}
 
 /**
  * Wakes every waiter of a throttle when its state changes. Waiters sleep with n8n's abortable

@@ -1,5 +1,4 @@
 import type { ApiFailure } from './errors';
-import { throttleBackoffMs } from './planLimits';
 
 /**
  * How a request may be retried. Reads are free and idempotent. Writes cost credits; a dispatch
@@ -26,6 +25,17 @@ const NOT_SENT_CODES = new Set([
 const SAFE_WRITE_RETRY_STATUSES = new Set([500, 502, 503]);
 /** A proxy's "I stopped waiting": webscrape.ai behind it may have gone on and billed the request. */
 const GATEWAY_TIMEOUT = 504;
+
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Exponential backoff with ±30 % jitter, as the vendor's retry guidance describes: between retries
+ * here, and between a plan throttle's refusals (planLimits.ts).
+ */
+export function throttleBackoffMs(attempt: number, capMs = MAX_BACKOFF_MS): number {
+	const base = Math.min(capMs, 1000 * 2 ** Math.max(0, attempt - 1));
+	return Math.round(base * (1 + (Math.random() * 2 - 1) * 0.3));
+}
 
 /** The wait before retry `retry` (0-based): the plan throttles' backoff, capped at 4 s. */
 export function backoffMs(retry: number): number {

@@ -33,6 +33,7 @@ const DEFAULTS: RunSettings = {
 	includeRunMetadata: false,
 	concurrency: 10,
 	checkQuota: true,
+	asTool: false,
 	toolRowLimit: 0,
 	toolWaitMs: 0,
 };
@@ -97,12 +98,17 @@ test.each<[string, boolean, RunParameters, Partial<RunSettings>]>([
 		raw({ options: { includeRunMetadata: true, checkQuota: false, onRunFailure: 'output' } }),
 		{ includeRunMetadata: true, checkQuota: false, onRunFailure: 'output' },
 	],
-	['as a tool: a row limit and a wait', true, raw(), { toolRowLimit: 100, toolWaitMs: 45_000 }],
+	[
+		'as a tool: a row limit and a wait',
+		true,
+		raw(),
+		{ asTool: true, toolRowLimit: 100, toolWaitMs: 45_000 },
+	],
 	[
 		'as a tool: Row Limit 0 returns every row',
 		true,
 		raw({ options: { toolRowLimit: 0, toolWait: 20 } }),
-		{ toolRowLimit: 0, toolWaitMs: 20_000 },
+		{ asTool: true, toolRowLimit: 0, toolWaitMs: 20_000 },
 	],
 	[
 		'outside a tool, the tool options do nothing',

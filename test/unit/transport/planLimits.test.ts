@@ -2,11 +2,8 @@
  * The plan's limits: the per-minute pacer's decisions, read off its turns (a deadline in the past
  * asks without waiting), and this batch's share of the plan's concurrency cap.
  */
-import {
-	MinutePacer,
-	PlanSlots,
-	throttleBackoffMs,
-} from '../../../nodes/WebScrapeAi/transport/planLimits';
+import { MinutePacer, PlanSlots } from '../../../nodes/WebScrapeAi/transport/planLimits';
+import { throttleBackoffMs } from '../../../nodes/WebScrapeAi/transport/retryPolicy';
 
 const now = () => Date.now();
 const ask = async (pacer: MinutePacer) => await pacer.acquire(now() - 1, []);

@@ -6,8 +6,9 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { executePageRequests, pageUrlField, sharedPageOptions } from './fields';
-import { optionsCollection } from '../options.description';
+import { pageUrlField, sharedPageOptions } from './fields';
+import { executePageRequests } from './pageRequests';
+import { optionsCollection } from '../shared/options.description';
 
 const show = { resource: ['page'], operation: ['extract'] };
 

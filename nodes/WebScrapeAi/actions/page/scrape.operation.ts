@@ -1,7 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { executePageRequests, pageUrlField, sharedPageOptions } from './fields';
-import { optionsCollection } from '../options.description';
+import { pageUrlField, sharedPageOptions } from './fields';
+import { executePageRequests } from './pageRequests';
+import { optionsCollection } from '../shared/options.description';
 
 const show = { resource: ['page'], operation: ['scrape'] };
 export const description: INodeProperties[] = [

@@ -10,7 +10,7 @@ import { answerAsTool, noteToolRun, runInProgress } from '../../tool/toolRuns';
 import { markRefusedBeforeSending, validateId } from '../../core/validation';
 import type { ApiEnvelope } from '../../transport';
 import { readUsage } from '../../transport';
-import { fileFields, outputField, runOptionsField } from '../runOptions.description';
+import { fileFields, outputField, runOptionsField } from '../shared/runOptions.description';
 
 const show = { resource: ['recipe'], operation: ['run'] };
 
@@ -111,8 +111,9 @@ export async function execute(
 		);
 	return await billed.run(outcomes, async (itemIndex, stop) => {
 		const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
-		const asTool = settings.toolWaitMs > 0 && settings.waitForCompletion;
-		if (asTool) {
+		// As a tool that waits, a call finds a run an earlier call started, and notes its own.
+		const waitsAsTool = settings.asTool && settings.waitForCompletion;
+		if (waitsAsTool) {
 			const earlier = await runInProgress(this, recipeId);
 			if (earlier) {
 				return await answerAsTool.call(this, earlier.runId, settings, {
@@ -126,10 +127,9 @@ export async function execute(
 		}
 		// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
 		// after the client gave up would start a run nobody learns the ID of.
-		const startWithinMs =
-			settings.toolWaitMs > 0
-				? Math.min(settings.timeoutMs, settings.toolWaitMs)
-				: settings.timeoutMs;
+		const startWithinMs = settings.asTool
+			? Math.min(settings.timeoutMs, settings.toolWaitMs)
+			: settings.timeoutMs;
 		const deadline = Date.now() + startWithinMs;
 		const wait = {
 			itemIndex,
@@ -139,7 +139,7 @@ export async function execute(
 			what: `start the run of recipe "${recipeId}"`,
 			unit: 'runs in progress',
 		};
-		const settleToolRun = asTool ? noteToolRun(this, recipeId) : undefined;
+		const settleToolRun = waitsAsTool ? noteToolRun(this, recipeId) : undefined;
 		try {
 			const request = {
 				method: 'POST' as const,
@@ -157,7 +157,7 @@ export async function execute(
 				if (!settings.waitForCompletion || !runId) {
 					return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
 				}
-				if (asTool) {
+				if (settings.asTool) {
 					return await answerAsTool.call(this, runId, settings, {
 						itemIndex,
 						operation: 'run',

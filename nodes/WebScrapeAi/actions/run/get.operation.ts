@@ -14,7 +14,7 @@ import {
 import { answerAsTool } from '../../tool/toolRuns';
 import { validateId } from '../../core/validation';
 import { apiRequest } from '../../transport';
-import { fileFields, outputField, runOptionsField } from '../runOptions.description';
+import { fileFields, outputField, runOptionsField } from '../shared/runOptions.description';
 
 const show = { resource: ['run'], operation: ['get'] };
 const CONCURRENCY = 10;
@@ -65,7 +65,7 @@ export async function execute(
 			const { runId, settings } = prepared[itemIndex]!;
 			// As a tool, a run in progress is waited for (at most the Tool Wait), whatever Wait for
 			// Completion says: a model asked for the rows, and a call costs it a turn.
-			if (settings.toolWaitMs > 0) {
+			if (settings.asTool) {
 				return await answerAsTool.call(this, runId, settings, {
 					itemIndex,
 					operation: 'get',

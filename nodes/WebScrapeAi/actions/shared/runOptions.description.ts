@@ -1,6 +1,6 @@
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../runs';
+import { DEFAULT_TIMEOUT_S, DEFAULT_TOOL_ROW_LIMIT, DEFAULT_TOOL_WAIT_S } from '../../runs';
 import { budgetOptions } from './budgetOptions.description';
 import { optionsCollection } from './options.description';
 
