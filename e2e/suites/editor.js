@@ -117,6 +117,14 @@ const NOISE = [
 	/Plan lacks license/,
 	/sessions metadata/,
 ];
+/**
+ * Page errors of n8n's own editor that say nothing about our nodes: n8n 2.41.1 throws this from its
+ * NDV store while it moves to another workflow just after a panel closed (2 of 6 CI runs here, on
+ * different moves; the editor goes on working, and our nodes have no editor code).
+ */
+const PAGE_ERROR_NOISE = [
+	/injectNDVStore\(\) was accessed without an active workflow document store/,
+];
 /** Failed responses of n8n's own that say nothing about our nodes. */
 const NOISE_RESPONSES = [
 	/\/rest\/login$/, // before signing in
@@ -277,7 +285,10 @@ function register(line, shared) {
 				const text = message.text();
 				if (!NOISE.some((pattern) => pattern.test(text))) problems.push(`console: ${text}`);
 			});
-			page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+			page.on('pageerror', (error) => {
+				if (!PAGE_ERROR_NOISE.some((pattern) => pattern.test(error.message)))
+					problems.push(`page error: ${error.message}`);
+			});
 			page.on('response', (response) => {
 				const url = response.url();
 				if (response.status() >= 400 && !NOISE_RESPONSES.some((pattern) => pattern.test(url)))
