@@ -11,6 +11,7 @@ import type {
 	ICheckProcessedOptions,
 	IDataDeduplicator,
 	IDeduplicationOutput,
+	IExecuteFunctions,
 } from 'n8n-workflow';
 
 import { delay } from './host';
@@ -185,4 +186,41 @@ export class ProcessedDataTable implements IDataDeduplicator {
 		const data = this.rows.get(this.key(scope, contextData))?.data;
 		return Array.isArray(data) ? data.length : 0;
 	}
+}
+
+/**
+ * The context n8n hands a node of workflow `wf1` (node `node1`, execution `exec1`) whose
+ * processed-data helpers are this table's. `before(scope)` runs before each helper call of that
+ * scope ('node': the claims row, 'workflow': the lock row); what it throws, the call throws (a
+ * worker that died, a database that refused).
+ */
+export function nodeContextOn(
+	table: ProcessedDataTable,
+	before: (scope: 'node' | 'workflow') => void = () => {},
+): IExecuteFunctions {
+	const contextData = { workflow: { id: 'wf1' }, node: { id: 'node1' } } as never;
+	return {
+		getWorkflow: () => ({ id: 'wf1' }),
+		getNode: () => ({ id: 'node1', name: 'WebScrape AI', type: 'x.webScrapeAi' }),
+		getExecutionId: () => 'exec1',
+		logger: { debug() {}, info() {}, warn() {}, error() {} },
+		helpers: {
+			checkProcessedAndRecord: async (
+				items: string[],
+				scope: 'node' | 'workflow',
+				options: ICheckProcessedOptions,
+			) => {
+				before(scope);
+				return await table.checkProcessedAndRecord(items, scope, contextData, options);
+			},
+			removeProcessed: async (items: string[], scope: 'node' | 'workflow') => {
+				before(scope);
+				await table.removeProcessed(items, scope, contextData);
+			},
+			clearAllProcessedItems: async (scope: 'node' | 'workflow') => {
+				before(scope);
+				await table.clearAllProcessedItems(scope, contextData);
+			},
+		},
+	} as unknown as IExecuteFunctions;
 }

@@ -4,13 +4,11 @@
  * (claim before call) and B7 (a fold writes its watermark before it removes the claims, so a second
  * attempt finds one or the other), deterministically, without an engine or a clock.
  */
-import type { IExecuteFunctions } from 'n8n-workflow';
-
 import {
 	BilledCallRecord,
 	FOLD_STEP,
 } from '../../../nodes/WebScrapeAi/exactlyOnce/billedCallRecord';
-import { ProcessedDataTable } from '../../harness/processedData';
+import { nodeContextOn, ProcessedDataTable } from '../../harness/processedData';
 
 const REPEAT = { message: (item: number) => `repeat ${item}`, description: '' };
 const ITEMS = 3 * FOLD_STEP + 4;
@@ -21,34 +19,12 @@ const ITEMS = 3 * FOLD_STEP + 4;
  * (Its lock row, the workflow scope, is left to work: a dead holder's lock is L1-L4's subject.)
  */
 function attempt(table: ProcessedDataTable) {
-	const contextData = { workflow: { id: 'wf1' }, node: { id: 'node1' } } as never;
 	let left = Infinity;
-	const nodeRow = () => {
+	const context = nodeContextOn(table, (scope) => {
+		if (scope !== 'node') return;
 		if (left <= 0) throw new Error('the worker died');
 		left--;
-	};
-	const context = {
-		getWorkflow: () => ({ id: 'wf1' }),
-		getNode: () => ({ id: 'node1', name: 'WebScrape AI', type: 'x.webScrapeAi' }),
-		getExecutionId: () => 'exec1',
-		logger: { debug() {}, info() {}, warn() {}, error() {} },
-		helpers: {
-			checkProcessedAndRecord: async (
-				items: string[],
-				scope: 'node' | 'workflow',
-				options: never,
-			) => {
-				if (scope === 'node') nodeRow();
-				return await table.checkProcessedAndRecord(items, scope, contextData, options);
-			},
-			removeProcessed: async (items: string[], scope: 'node' | 'workflow') => {
-				if (scope === 'node') nodeRow();
-				await table.removeProcessed(items, scope, contextData);
-			},
-			clearAllProcessedItems: async (scope: 'node' | 'workflow') =>
-				await table.clearAllProcessedItems(scope, contextData),
-		},
-	} as unknown as IExecuteFunctions;
+	});
 	return {
 		record: new BilledCallRecord(context, 'scrape', REPEAT, ITEMS),
 		dieAfter: (calls: number) => (left = calls),

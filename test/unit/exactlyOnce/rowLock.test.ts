@@ -10,29 +10,14 @@ import {
 	FAILED_CHECKS_PER_TRY,
 	withProcessedDataLock,
 } from '../../../nodes/WebScrapeAi/exactlyOnce/rowLock';
-import { ProcessedDataTable } from '../../harness/processedData';
+import { nodeContextOn, ProcessedDataTable } from '../../harness/processedData';
 
 /** A node's context whose lock-row (workflow scope) calls first meet `script`'s errors, in order. */
 function contextWith(table: ProcessedDataTable, script: string[]): IExecuteFunctions {
-	const contextData = { workflow: { id: 'wf1' }, node: { id: 'node1' } } as never;
-	return {
-		getWorkflow: () => ({ id: 'wf1' }),
-		getNode: () => ({ id: 'node1', name: 'WebScrape AI', type: 'x.webScrapeAi' }),
-		logger: { debug() {}, info() {}, warn() {}, error() {} },
-		helpers: {
-			checkProcessedAndRecord: async (
-				items: string[],
-				scope: 'node' | 'workflow',
-				options: never,
-			) => {
-				const scripted = scope === 'workflow' ? script.shift() : undefined;
-				if (scripted) throw new Error(scripted);
-				return await table.checkProcessedAndRecord(items, scope, contextData, options);
-			},
-			clearAllProcessedItems: async (scope: 'node' | 'workflow') =>
-				await table.clearAllProcessedItems(scope, contextData),
-		},
-	} as unknown as IExecuteFunctions;
+	return nodeContextOn(table, (scope) => {
+		const scripted = scope === 'workflow' ? script.shift() : undefined;
+		if (scripted) throw new Error(scripted);
+	});
 }
 
 const DUPLICATE = 'duplicate key value violates unique constraint "PK_processed_data"';
