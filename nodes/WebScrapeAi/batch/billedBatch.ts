@@ -7,7 +7,7 @@ import { executeBatch } from './batch';
 import { BilledRequests } from './billedRequests';
 import type { CreditBudget, Reservation } from '../budget/creditBudget';
 import { budgetFor, BudgetRefusal, openBudget, reportSpent } from '../budget/creditBudget';
-import type { SlotWait } from '../transport/planLimits';
+import type { BusyRefusal, SlotWait } from '../transport/planLimits';
 import { PlanSlots, withPlanSlot } from '../transport/planLimits';
 import type { RepeatText } from '../exactlyOnce/billedCallRecord';
 import { BilledCallRecord } from '../exactlyOnce/billedCallRecord';
@@ -114,77 +114,105 @@ export class BilledBatch {
 		call: { request: BilledRequest; wait: SlotWait; worst: number },
 		then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
 	): Promise<INodeExecutionData[]> {
-		const { context, slots, record, account } = this;
+		const { context, slots } = this;
 		const budget = this.budget.active ? this.budget : undefined;
-		const { wait } = call;
-		const { itemIndex, deadline, stop } = wait;
-		const node = context.getNode();
-		let reservation: Reservation | undefined;
-		if (budget) {
-			const { worst } = call;
-			budget.refuseIfHopeless(node, itemIndex, worst);
-			// Set aside before taking a slot of the plan: an item waiting for the budget must not hold a
-			// slot that the request it waits for needs in order to be answered (a 429 busy retry).
-			const signals = [cancelSignalOf(context), stop];
-			try {
-				reservation = await budget.reserve(node, itemIndex, worst, { deadline, signals });
-			} catch (error) {
-				throwIfStopped(context, stop);
-				throw error as NodeOperationError;
-			}
-		}
+		const reservation = budget && (await this.reserve(budget, call.wait, call.worst));
 		try {
-			return await withPlanSlot(context, slots, wait, async (onBusy, accepted) => {
-				let answer: ApiEnvelope;
-				try {
-					answer = await apiRequest.call(context, {
-						...call.request,
-						itemIndex,
-						deadline,
-						stop,
-						onBusy,
-						// Claimed right before the first send, after the plan's waits (docs/exactly-once.md, B3).
-						beforeFirstSend: async () => {
-							if ((await record.claim(itemIndex)) === 'claimed-before') {
-								// An earlier attempt of this execution may have sent (and been billed for) it.
-								if (reservation) budget?.keep(reservation);
-								account.sentEarlier(itemIndex);
-								throw record.repeatError(itemIndex);
-							}
-							account.leaving(itemIndex);
-						},
-					});
-				} catch (error) {
-					account.failed(itemIndex, error);
-					if (reservation && isOutcomeUnknown(error)) budget?.keep(reservation);
-					// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
-					throw error as NodeOperationError;
-				}
-				account.answered(
-					itemIndex,
-					call.request.kind === 'dispatch' ? String(answer.data.run_id ?? '') : undefined,
-				);
+			return await withPlanSlot(context, slots, call.wait, async (onBusy, accepted) => {
+				const answer = await this.sendOnce(call, onBusy, reservation);
 				accepted();
-				await record.confirm(itemIndex);
-				if (reservation && budget && call.request.kind !== 'dispatch')
-					budget.settle(reservation, answer.credits_used, answer.credits_remaining);
-				const held = reservation;
-				try {
-					return await then(answer, {
-						ended: (used, remaining) => {
-							if (held) budget?.settle(held, used, remaining);
-						},
-					});
-				} finally {
-					// A run not waited for (or whose wait failed) may still cost its worst case: it is
-					// counted as spent, so items the budget cannot fit are refused now, not at their Timeout.
-					if (held && !held.settled) budget?.keep(held);
-				}
+				return await this.answered(call, answer, reservation, then);
 			});
 		} finally {
 			// Whatever ended the call before it was sent, or refused it, billed nothing (a call that may
-			// have been billed kept its worst case above): the reservation is free again.
+			// have been billed kept its worst case): the reservation is free again.
 			if (reservation && !reservation.settled) budget?.release(reservation);
+		}
+	}
+
+	/**
+	 * Sets the call's worst case aside before it takes a slot of the plan: an item waiting for the
+	 * budget must not hold a slot that the request it waits for needs in order to be answered (a
+	 * 429 busy retry).
+	 */
+	private async reserve(budget: CreditBudget, wait: SlotWait, worst: number): Promise<Reservation> {
+		const { context } = this;
+		const node = context.getNode();
+		const { itemIndex, deadline, stop } = wait;
+		budget.refuseIfHopeless(node, itemIndex, worst);
+		const signals = [cancelSignalOf(context), stop];
+		try {
+			return await budget.reserve(node, itemIndex, worst, { deadline, signals });
+		} catch (error) {
+			throwIfStopped(context, stop);
+			throw error as NodeOperationError;
+		}
+	}
+
+	/**
+	 * Sends the request through the transport, claiming it right before the first send, after the
+	 * plan's waits (docs/exactly-once.md, B3). A call that may have been billed keeps its worst case.
+	 */
+	private async sendOnce(
+		call: { request: BilledRequest; wait: SlotWait },
+		onBusy: (refusal: BusyRefusal) => Promise<void>,
+		reservation: Reservation | undefined,
+	): Promise<ApiEnvelope> {
+		const { context, record, account, budget } = this;
+		const { itemIndex, deadline, stop } = call.wait;
+		try {
+			return await apiRequest.call(context, {
+				...call.request,
+				itemIndex,
+				deadline,
+				stop,
+				onBusy,
+				beforeFirstSend: async () => {
+					if ((await record.claim(itemIndex)) === 'claimed-before') {
+						// An earlier attempt of this execution may have sent (and been billed for) it.
+						if (reservation) budget.keep(reservation);
+						account.sentEarlier(itemIndex);
+						throw record.repeatError(itemIndex);
+					}
+					account.leaving(itemIndex);
+				},
+			});
+		} catch (error) {
+			account.failed(itemIndex, error);
+			if (reservation && isOutcomeUnknown(error)) budget.keep(reservation);
+			// Already in words: the transport and the record throw NodeApiError or NodeOperationError.
+			throw error as NodeOperationError;
+		}
+	}
+
+	/**
+	 * An answered call: the account learns it, the claim is confirmed, a page's answer settles its
+	 * cost, and `then` runs; a run's cost settles when `then` says it ended (A5: until then, or if it
+	 * never says, the worst case stays).
+	 */
+	private async answered(
+		call: { request: BilledRequest; wait: SlotWait },
+		answer: ApiEnvelope,
+		reservation: Reservation | undefined,
+		then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
+	): Promise<INodeExecutionData[]> {
+		const { record, account, budget } = this;
+		const { itemIndex } = call.wait;
+		const dispatch = call.request.kind === 'dispatch';
+		account.answered(itemIndex, dispatch ? String(answer.data.run_id ?? '') : undefined);
+		await record.confirm(itemIndex);
+		if (reservation && !dispatch)
+			budget.settle(reservation, answer.credits_used, answer.credits_remaining);
+		try {
+			return await then(answer, {
+				ended: (used, remaining) => {
+					if (reservation) budget.settle(reservation, used, remaining);
+				},
+			});
+		} finally {
+			// A run not waited for (or whose wait failed) may still cost its worst case: it is
+			// counted as spent, so items the budget cannot fit are refused now, not at their Timeout.
+			if (reservation && !reservation.settled) budget.keep(reservation);
 		}
 	}
 }

@@ -178,24 +178,7 @@ export async function recordInProcessedData(
 		};
 		onNodeRow(context, maxEntries, async (row) => {
 			close();
-			context.logger.debug(
-				`${context.getNode().name}: recording ${group.length} callers' values in one write`,
-			);
-			const union = [...new Set(group.flatMap((member) => member.values))];
-			const present = await row.record(union);
-			const earlier = new Set<string>();
-			const processedByMember = group.map((member) => {
-				const processed = new Set(
-					member.values.filter((value) => present.has(value) || earlier.has(value)),
-				);
-				for (const value of member.values) earlier.add(value);
-				return processed;
-			});
-			const undone = group.flatMap(
-				(member, index) => member.undo?.(processedByMember[index]) ?? [],
-			);
-			if (undone.length > 0) await row.remove(undone);
-			return { processedByMember, locked: row.locked };
+			return await recordGroup(context, group, row);
 		}).then(
 			(outcome) => {
 				close();
@@ -223,4 +206,31 @@ export async function recordInProcessedData(
 			},
 		);
 	});
+}
+
+/**
+ * One write for a whole group: the union of its values recorded, each member told which of its
+ * values were there (or recorded by a member before it), and what members undo taken out again.
+ */
+async function recordGroup(
+	context: IExecuteFunctions,
+	group: GroupMember[],
+	row: NodeRow,
+): Promise<{ processedByMember: Array<Set<string>>; locked: boolean }> {
+	context.logger.debug(
+		`${context.getNode().name}: recording ${group.length} callers' values in one write`,
+	);
+	const union = [...new Set(group.flatMap((member) => member.values))];
+	const present = await row.record(union);
+	const earlier = new Set<string>();
+	const processedByMember = group.map((member) => {
+		const processed = new Set(
+			member.values.filter((value) => present.has(value) || earlier.has(value)),
+		);
+		for (const value of member.values) earlier.add(value);
+		return processed;
+	});
+	const undone = group.flatMap((member, index) => member.undo?.(processedByMember[index]) ?? []);
+	if (undone.length > 0) await row.remove(undone);
+	return { processedByMember, locked: row.locked };
 }

@@ -98,6 +98,41 @@ async function release(context: IExecuteFunctions): Promise<void> {
 	}
 }
 
+/** The workflow-scope row is another node's: this process records without the lock for a while. */
+function withoutLockFor(context: IExecuteFunctions, workflowId: string, why: string): void {
+	noLockUntil.set(workflowId, Date.now() + NO_LOCK_MEMORY_MS);
+	context.logger.warn(
+		`This workflow's workflow-scope processed_data row ${why}: recording without the lock`,
+	);
+}
+
+/**
+ * The lock was seen held for STALE_AFTER_MS of prompt answers: a probe (a date in the year 1000)
+ * tells a dead holder's lock, removed here, from another node's row of real dates ('foreign').
+ * 'undecided' when the probe's answer was slow: waiting goes on.
+ */
+async function probeStaleLock(
+	context: IExecuteFunctions,
+	workflowId: string,
+): Promise<'removed' | 'foreign' | 'undecided'> {
+	const probeAsked = Date.now();
+	const probe = await attempt(context, probeDate());
+	const prompt = Date.now() - probeAsked <= PROMPT_MS;
+	if (probe === 'acquired' && prompt) {
+		context.logger.warn(
+			`Removing this workflow's processed_data lock, held for over ${STALE_AFTER_MS / 1000} s while the database answered (its process probably died)`,
+		);
+		await release(context);
+		return 'removed';
+	}
+	if (probe === 'held' && prompt) {
+		// Dates past the year 1000 + now: real dates, another node's row, never a lock.
+		withoutLockFor(context, workflowId, "holds another node's dates");
+		return 'foreign';
+	}
+	return 'undecided';
+}
+
 /**
  * Runs `task` while holding this workflow's lock row (`locked` true). Runs it without the lock (the
  * caller's record is then best effort, as it was before the lock) only when the row belongs to
@@ -131,10 +166,7 @@ export async function withProcessedDataLock<T>(
 		}
 		if (outcome === 'unavailable') return await task(false);
 		if (outcome === 'foreign') {
-			noLockUntil.set(workflowId, Date.now() + NO_LOCK_MEMORY_MS);
-			context.logger.warn(
-				"This workflow's workflow-scope processed_data row belongs to another node: recording without the lock",
-			);
+			withoutLockFor(context, workflowId, 'belongs to another node');
 			return await task(false);
 		}
 		failures = outcome === 'failed' ? failures + 1 : 0;
@@ -147,24 +179,9 @@ export async function withProcessedDataLock<T>(
 			heldPromptlySince ??= asked;
 			if (answered - heldPromptlySince >= STALE_AFTER_MS) {
 				heldPromptlySince = undefined;
-				const probeAsked = Date.now();
-				const probe = await attempt(context, probeDate());
-				const prompt = Date.now() - probeAsked <= PROMPT_MS;
-				if (probe === 'acquired' && prompt) {
-					context.logger.warn(
-						`Removing this workflow's processed_data lock, held for over ${STALE_AFTER_MS / 1000} s while the database answered (its process probably died)`,
-					);
-					await release(context);
-					continue;
-				}
-				if (probe === 'held' && prompt) {
-					// Dates past the year 1000 + now: real dates, another node's row, never a lock.
-					noLockUntil.set(workflowId, Date.now() + NO_LOCK_MEMORY_MS);
-					context.logger.warn(
-						"This workflow's workflow-scope processed_data row holds another node's dates: recording without the lock",
-					);
-					return await task(false);
-				}
+				const stale = await probeStaleLock(context, workflowId);
+				if (stale === 'removed') continue;
+				if (stale === 'foreign') return await task(false);
 			}
 		} else {
 			// A slow or failed answer: the database, not the holder, may be what took the time.

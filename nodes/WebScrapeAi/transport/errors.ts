@@ -87,14 +87,72 @@ function rateLimitHeadline(details: JsonObject | undefined): [string, string] {
 	return ['webscrape.ai rate limit reached', 'Slow down, or upgrade the plan.'];
 }
 
-/** The headline and the advice for a failure, in words a user can act on. */
-function describeFailure(
-	failure: ApiFailure,
-	subject?: RequestSubject,
-): { message: string; advice: string } {
-	const { code, details, status } = failure;
-	if (failure.networkCode !== undefined && status === 0) {
-		if (failure.networkCode === 'ECONNABORTED' || failure.networkCode === 'ETIMEDOUT') {
+/** A failure's headline and advice, in words a user can act on. */
+interface Described {
+	message: string;
+	advice: string;
+}
+
+/** What each `error.code` the API documents means to the user. */
+const BY_CODE: Record<string, (failure: ApiFailure, subject?: RequestSubject) => Described> = {
+	insufficient_credits: ({ details }) => {
+		const balance = num(details, 'balance');
+		const required = num(details, 'required');
+		const amounts =
+			balance !== undefined && required !== undefined
+				? `: balance ${balance}, this request needs ${required}`
+				: '';
+		return {
+			message: `Not enough webscrape.ai credits${amounts}`,
+			advice: 'Top up in the webscrape.ai dashboard (Billing). Failed requests cost nothing.',
+		};
+	},
+	email_verification_required: () => ({
+		message: 'Verify your email address with webscrape.ai before spending credits',
+		advice: 'Open the verification email from webscrape.ai, then run the node again.',
+	}),
+	forbidden: () => ({
+		message: 'This webscrape.ai API key is not allowed to do that',
+		advice: "Check the key's scope in the dashboard and that the resource belongs to its account.",
+	}),
+	not_found: (_failure, subject) => ({
+		message: `${subjectLabel(subject)} was not found`,
+		advice:
+			subject?.kind === 'recipe'
+				? 'Copy the recipe ID from the webscrape.ai studio. A recipe of another account is not found either.'
+				: 'Check the ID. A run of another account is not found either, and old runs may expire.',
+	}),
+	account_deletion_pending: ({ details }) => {
+		const when = num(details, 'deletion_scheduled_for');
+		return {
+			message: `Your webscrape.ai account is scheduled for deletion${when ? ` (${when})` : ''}`,
+			advice: 'It cannot spend credits until you cancel the deletion in the dashboard.',
+		};
+	},
+	conflict: () => ({
+		message: 'webscrape.ai refused: the account or resource is in a state that does not allow this',
+		advice: 'Check the account in the webscrape.ai dashboard.',
+	}),
+	validation_failed: () => ({
+		message: 'The page did not match your schema after one repair attempt',
+		advice:
+			'Loosen the Output Schema (fewer required fields, simpler types) or make the prompt more specific. Failed requests cost nothing.',
+	}),
+	rate_limited: ({ details }) => {
+		const [message, advice] = rateLimitHeadline(details);
+		return { message, advice };
+	},
+	invalid_request: ({ apiMessage }) => ({
+		message: `webscrape.ai rejected the request as invalid${apiMessage ? `: ${apiMessage}` : ''}`,
+		advice: "Check the node's parameters.",
+	}),
+};
+
+/** A failure without an answer of the API: no connection, a timeout, or a body that is not its JSON. */
+function transportFailure(failure: ApiFailure): Described | undefined {
+	const { status, networkCode } = failure;
+	if (networkCode !== undefined && status === 0) {
+		if (networkCode === 'ECONNABORTED' || networkCode === 'ETIMEDOUT') {
 			return {
 				message: 'webscrape.ai did not answer in time',
 				advice: 'The service may be slow or unreachable from this machine. Try again later.',
@@ -106,15 +164,20 @@ function describeFailure(
 				"Check the Base URL in the credential and this machine's network connection, then run the node again.",
 		};
 	}
-	if (failure.rawSnippet !== undefined) {
-		return {
-			message: `webscrape.ai answered with an unexpected response (HTTP ${status}${
-				failure.contentType ? `, ${failure.contentType.split(';')[0]}` : ''
-			})`,
-			advice:
-				'This usually comes from a proxy or gateway in front of the API, not from webscrape.ai itself. Check the Base URL in the credential; if it is right, try again later.',
-		};
-	}
+	if (failure.rawSnippet === undefined) return undefined;
+	const type = failure.contentType ? `, ${failure.contentType.split(';')[0]}` : '';
+	return {
+		message: `webscrape.ai answered with an unexpected response (HTTP ${status}${type})`,
+		advice:
+			'This usually comes from a proxy or gateway in front of the API, not from webscrape.ai itself. Check the Base URL in the credential; if it is right, try again later.',
+	};
+}
+
+/** The headline and the advice for a failure, in words a user can act on. */
+function describeFailure(failure: ApiFailure, subject?: RequestSubject): Described {
+	const { code, status } = failure;
+	const transport = transportFailure(failure);
+	if (transport) return transport;
 	if (code === 'unauthorized' || (status === 401 && !code)) {
 		return {
 			message: 'webscrape.ai rejected the API key',
@@ -122,71 +185,8 @@ function describeFailure(
 				'Check the API key in the "WebScrape AI API" credential: it may be mistyped, or revoked in the webscrape.ai dashboard (API Keys).',
 		};
 	}
-	switch (code) {
-		case 'insufficient_credits': {
-			const balance = num(details, 'balance');
-			const required = num(details, 'required');
-			const amounts =
-				balance !== undefined && required !== undefined
-					? `: balance ${balance}, this request needs ${required}`
-					: '';
-			return {
-				message: `Not enough webscrape.ai credits${amounts}`,
-				advice: 'Top up in the webscrape.ai dashboard (Billing). Failed requests cost nothing.',
-			};
-		}
-		case 'email_verification_required':
-			return {
-				message: 'Verify your email address with webscrape.ai before spending credits',
-				advice: 'Open the verification email from webscrape.ai, then run the node again.',
-			};
-		case 'forbidden':
-			return {
-				message: 'This webscrape.ai API key is not allowed to do that',
-				advice:
-					"Check the key's scope in the dashboard and that the resource belongs to its account.",
-			};
-		case 'not_found':
-			return {
-				message: `${subjectLabel(subject)} was not found`,
-				advice:
-					subject?.kind === 'recipe'
-						? 'Copy the recipe ID from the webscrape.ai studio. A recipe of another account is not found either.'
-						: 'Check the ID. A run of another account is not found either, and old runs may expire.',
-			};
-		case 'account_deletion_pending': {
-			const when = num(details, 'deletion_scheduled_for');
-			return {
-				message: `Your webscrape.ai account is scheduled for deletion${when ? ` (${when})` : ''}`,
-				advice: 'It cannot spend credits until you cancel the deletion in the dashboard.',
-			};
-		}
-		case 'conflict':
-			return {
-				message:
-					'webscrape.ai refused: the account or resource is in a state that does not allow this',
-				advice: 'Check the account in the webscrape.ai dashboard.',
-			};
-		case 'validation_failed':
-			return {
-				message: 'The page did not match your schema after one repair attempt',
-				advice:
-					'Loosen the Output Schema (fewer required fields, simpler types) or make the prompt more specific. Failed requests cost nothing.',
-			};
-		case 'rate_limited': {
-			const [message, advice] = rateLimitHeadline(details);
-			return { message, advice };
-		}
-		case 'invalid_request':
-			return {
-				message: `webscrape.ai rejected the request as invalid${
-					failure.apiMessage ? `: ${failure.apiMessage}` : ''
-				}`,
-				advice: "Check the node's parameters.",
-			};
-		default:
-			break;
-	}
+	const byCode = code !== undefined && Object.hasOwn(BY_CODE, code) ? BY_CODE[code] : undefined;
+	if (byCode) return byCode(failure, subject);
 	if (status >= 500 || code === 'internal_error' || code === 'service_unavailable') {
 		return {
 			message: `webscrape.ai had a server error (HTTP ${status}${code ? `, ${code}` : ''})`,

@@ -1,4 +1,10 @@
-import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, JsonObject } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestOptions,
+	INode,
+	JsonObject,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ApiFailure, RequestSubject } from './errors';
@@ -15,7 +21,7 @@ import {
 } from './retryPolicy';
 import type { RowSink } from './rowScanner';
 import { RowScanner } from './rowScanner';
-import type { BusyRefusal } from './planLimits';
+import type { BusyRefusal, MinutePacer } from './planLimits';
 import { pacerOf, perMinuteTimeout } from './planLimits';
 import type { ApiContext } from './signals';
 import { BatchStoppedError, cancelSignalOf, cancelledError, throwIfStopped } from './signals';
@@ -268,17 +274,122 @@ function numberDetail(failure: ApiFailure, name: string): number | undefined {
 	return typeof value === 'number' && value > 0 ? value : undefined;
 }
 
+/** What one send came to: the envelope, or a failure and the wait webscrape.ai asked for. */
+type SendResult =
+	| { envelope: ApiEnvelope; failure?: undefined; retryAfterMs?: undefined }
+	| { envelope?: undefined; failure: ApiFailure; retryAfterMs?: number };
+
+/** What n8n's client is asked to send for `call`. */
+function requestOptions(call: ApiCall, connection: ApiConnection): IHttpRequestOptions {
+	const remaining = call.deadline === undefined ? Infinity : call.deadline - Date.now();
+	const options: IHttpRequestOptions = {
+		method: call.method,
+		url: `${connection.baseUrl}${call.path}`,
+		headers: { Accept: 'application/json' },
+		encoding: call.rows ? 'stream' : 'text',
+		returnFullResponse: true,
+		ignoreHttpStatusErrors: true,
+		// The API never redirects; following one could carry the key to another host.
+		disableFollowRedirect: true,
+		sendCredentialsOnCrossOriginRedirect: false,
+		// A write is never cut short by the deadline: its outcome would become unknown.
+		timeout:
+			call.kind !== 'read'
+				? REQUEST_TIMEOUT_MS[call.kind]
+				: Math.max(1000, Math.min(REQUEST_TIMEOUT_MS[call.kind], remaining)),
+	};
+	if (call.body !== undefined) {
+		options.body = call.body;
+		(options.headers as IDataObject)['Content-Type'] = 'application/json';
+	}
+	return options;
+}
+
+/** Sends `call` once through n8n's authenticated client and reads what came back. */
+async function sendOnce(
+	this: ApiContext,
+	call: ApiCall,
+	connection: ApiConnection,
+	pacer: MinutePacer | undefined,
+): Promise<SendResult> {
+	try {
+		let response = (await this.helpers.httpRequestWithAuthentication.call(
+			this,
+			CREDENTIAL_TYPE,
+			requestOptions(call, connection),
+		)) as RawResponse;
+		if (call.rows) response = await readRows(response, call.rows);
+		const { envelope, failure } = interpret(response);
+		if (envelope) {
+			pacer?.settled(true);
+			return { envelope };
+		}
+		return {
+			failure: failure as ApiFailure,
+			retryAfterMs: parseRetryAfter(headerOf(response.headers, 'retry-after')),
+		};
+	} catch (error) {
+		pacer?.settled(false);
+		const failure: ApiFailure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
+		// A stopping batch drops a request only if it never reached webscrape.ai: one that may
+		// have goes on to its own error below, so the batch's error can name it.
+		if (cancelSignalOf(this)?.aborted || !outcomeUnknown(call.kind, failure))
+			throwIfStopped(this, call.stop);
+		return { failure };
+	}
+}
+
+/**
+ * After a failure that is not a throttle of the plan: the wait before the next try, or the error
+ * in words (an unknown outcome is never tried again).
+ */
+function retryWaitOrThrow(
+	node: INode,
+	call: ApiCall,
+	failure: ApiFailure,
+	retryAfterMs: number | undefined,
+	errorOptions: { subject?: RequestSubject; itemIndex?: number; secrets: string[] },
+): number {
+	if (outcomeUnknown(call.kind, failure)) {
+		const error = toNodeApiError(node, failure, { ...errorOptions, ...unknownOutcomeText(call) });
+		unknownOutcomeErrors.add(error);
+		throw error;
+	}
+	const wait = retryAfterMs ?? backoffMs(failure.retries);
+	const canRetry =
+		isRetryable(call.kind, failure) &&
+		failure.retries < MAX_RETRIES &&
+		wait <= MAX_RETRY_WAIT_MS &&
+		Date.now() + wait < (call.deadline ?? Infinity);
+	if (!canRetry) {
+		const error = toNodeApiError(node, failure, errorOptions);
+		if (isRetryable(call.kind, failure)) transientErrors.add(error);
+		throw error;
+	}
+	return wait;
+}
+
+/** Right before the first send: the caller records it, or throws to send nothing. */
+async function announce(call: ApiCall, pacer: MinutePacer | undefined): Promise<void> {
+	try {
+		await call.beforeFirstSend?.();
+	} catch (error) {
+		pacer?.settled(false);
+		throw error as NodeOperationError;
+	}
+}
+
 /**
  * Every request to webscrape.ai goes through here: authentication by n8n, the plan's throttles,
  * retries by kind, errors in words, and no secret in anything it throws.
  */
 export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEnvelope> {
 	const connection = await getConnection.call(this, call.itemIndex ?? 0);
-	const cancelSignal = cancelSignalOf(this);
-	const signals = [cancelSignal, call.stop].filter((signal): signal is AbortSignal => !!signal);
+	const signals = [cancelSignalOf(this), call.stop].filter(
+		(signal): signal is AbortSignal => !!signal,
+	);
 	const node = this.getNode();
-	const spendsCredits = call.kind !== 'read';
-	const pacer = spendsCredits ? pacerOf(this) : undefined;
+	const pacer = call.kind !== 'read' ? pacerOf(this) : undefined;
 	const startedAt = Date.now();
 	const throttleDeadline = call.deadline ?? startedAt + NO_DEADLINE_WAIT_MS;
 	const errorOptions = {
@@ -302,59 +413,11 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 		}
 		if (!announced) {
 			announced = true;
-			try {
-				await call.beforeFirstSend?.();
-			} catch (error) {
-				pacer?.settled(false);
-				throw error as NodeOperationError;
-			}
+			await announce(call, pacer);
 		}
 		if (pacer) sentAt = pacer.sending(sentAt);
-		const remaining = call.deadline === undefined ? Infinity : call.deadline - Date.now();
-		const options: IHttpRequestOptions = {
-			method: call.method,
-			url: `${connection.baseUrl}${call.path}`,
-			headers: { Accept: 'application/json' },
-			encoding: call.rows ? 'stream' : 'text',
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-			// The API never redirects; following one could carry the key to another host.
-			disableFollowRedirect: true,
-			sendCredentialsOnCrossOriginRedirect: false,
-			// A write is never cut short by the deadline: its outcome would become unknown.
-			timeout: spendsCredits
-				? REQUEST_TIMEOUT_MS[call.kind]
-				: Math.max(1000, Math.min(REQUEST_TIMEOUT_MS[call.kind], remaining)),
-		};
-		if (call.body !== undefined) {
-			options.body = call.body;
-			(options.headers as IDataObject)['Content-Type'] = 'application/json';
-		}
-
-		let failure: ApiFailure;
-		let retryAfterMs: number | undefined;
-		try {
-			let response = (await this.helpers.httpRequestWithAuthentication.call(
-				this,
-				CREDENTIAL_TYPE,
-				options,
-			)) as RawResponse;
-			if (call.rows) response = await readRows(response, call.rows);
-			const { envelope, failure: responseFailure } = interpret(response);
-			if (envelope) {
-				pacer?.settled(true);
-				return envelope;
-			}
-			failure = responseFailure as ApiFailure;
-			retryAfterMs = parseRetryAfter(headerOf(response.headers, 'retry-after'));
-		} catch (error) {
-			pacer?.settled(false);
-			failure = { status: 0, networkCode: networkCodeOf(error), retries: 0 };
-			// A stopping batch drops a request only if it never reached webscrape.ai: one that may
-			// have goes on to its own error below, so the batch's error can name it.
-			if (cancelSignalOf(this)?.aborted || !outcomeUnknown(call.kind, failure))
-				throwIfStopped(this, call.stop);
-		}
+		const { envelope, failure, retryAfterMs } = await sendOnce.call(this, call, connection, pacer);
+		if (envelope) return envelope;
 		failure.retries = retry;
 
 		// The plan's throttles are waited out, not retried a fixed number of times: the wait is
@@ -373,32 +436,11 @@ export async function apiRequest(this: ApiContext, call: ApiCall): Promise<ApiEn
 			await call.onBusy({ maxConcurrent: numberDetail(failure, 'max_concurrent'), retryAfterMs });
 			continue;
 		}
-
-		if (outcomeUnknown(call.kind, failure)) {
-			const error = toNodeApiError(node, failure, { ...errorOptions, ...unknownOutcomeText(call) });
-			unknownOutcomeErrors.add(error);
-			throw error;
-		}
-		const wait = retryAfterMs ?? backoffMs(retry);
-		const canRetry =
-			isRetryable(call.kind, failure) &&
-			retry < MAX_RETRIES &&
-			wait <= MAX_RETRY_WAIT_MS &&
-			Date.now() + wait < (call.deadline ?? Infinity);
-		if (!canRetry) {
-			const error = toNodeApiError(node, failure, errorOptions);
-			if (isRetryable(call.kind, failure)) transientErrors.add(error);
-			throw error;
-		}
-		this.logger?.debug(
-			redact(
-				`webscrape.ai ${call.method} ${call.path} failed (${
-					failure.status || failure.networkCode
-				}); retry ${retry + 1} in ${wait} ms`,
-				connection.secrets,
-			),
-		);
-		retry++;
+		const wait = retryWaitOrThrow(node, call, failure, retryAfterMs, errorOptions);
+		const failed = failure.status || failure.networkCode;
+		const retrying = `retry ${++retry} in ${wait} ms`;
+		const text = `webscrape.ai ${call.method} ${call.path} failed (${failed}); ${retrying}`;
+		this.logger?.debug(redact(text, connection.secrets));
 		await pause(wait, ...signals);
 	}
 }

@@ -15,10 +15,19 @@ import { isHttpUrl } from '../../transport';
 export const DEFAULT_PAGE_CONCURRENCY = 5;
 export const DEFAULT_PAGE_TIMEOUT_S = 300;
 
+/** One item's page request, checked before anything is sent. */
+interface PreparedPage {
+	body: IDataObject;
+	timeoutMs: number;
+	worst: number;
+	concurrency: number;
+}
+
 /**
  * Sends one page request per input item: its URL, what `buildBody` adds (it checks the item's other
- * parameters, before anything is sent) and the options set, under their API names and outputs the `data` object plus the credits it cost. Items wait out the
- * plan's per-minute and concurrency limits, each for at most its Timeout.
+ * parameters, before anything is sent) and the options set, under their API names, and outputs the
+ * `data` object plus the credits it cost. Items wait out the plan's per-minute and concurrency
+ * limits, each for at most its Timeout.
  */
 export async function executePageRequests(
 	this: IExecuteFunctions,
@@ -27,31 +36,9 @@ export async function executePageRequests(
 	optionFields: Record<string, string>,
 	buildBody: (itemIndex: number) => IDataObject,
 ): Promise<INodeExecutionData[]> {
-	const node = this.getNode();
-	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => {
-		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
-		const timeoutS = numberOption(
-			node,
-			options.timeout,
-			'Timeout',
-			itemIndex,
-			{ min: 0, minExclusive: true },
-			DEFAULT_PAGE_TIMEOUT_S,
-		);
-		const website_url = pageUrl(node, this.getNodeParameter('url', itemIndex), itemIndex);
-		const body: IDataObject = { website_url, ...buildBody(itemIndex) };
-		mapOptions(options, optionFields, body);
-		const worst = PAGE_CREDITS[path][body.stealth === true ? 'stealth' : 'plain'];
-		const concurrency = numberOption(
-			node,
-			options.concurrency,
-			'Concurrency',
-			itemIndex,
-			{ min: 1, max: 1000, integer: true },
-			DEFAULT_PAGE_CONCURRENCY,
-		);
-		return { body, timeoutMs: timeoutS * 1000, worst, concurrency };
-	});
+	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) =>
+		preparePage(this, itemIndex, path, optionFields, buildBody),
+	);
 	// Batch-wide settings (Concurrency, the budget), as on Recipe → Run: the first valid item's.
 	const firstValid = Math.max(
 		0,
@@ -74,33 +61,77 @@ export async function executePageRequests(
 	await billed.open(worstCases);
 	// Page prices are exact: a batch that cannot fit is refused whole unless errors go on.
 	if (billed.budget.active && !this.continueOnFail() && !runsAsTool(this)) {
-		const refusal = billed.budget.batchRefusal(node, worstCases);
+		const refusal = billed.budget.batchRefusal(this.getNode(), worstCases);
 		if (refusal) throw refusal;
 	}
-	return await billed.run(outcomes, async (itemIndex, stop) => {
-		const { body, timeoutMs, worst } = prepared[itemIndex]!;
-		const deadline = Date.now() + timeoutMs;
-		const wait = {
-			itemIndex,
-			deadline,
-			timeoutMs,
-			stop,
-			what: 'send the request',
-			unit: 'requests in flight',
-		};
-		const request = { method: 'POST' as const, path, body, kind: 'write' as const };
-		return await billed.send(
-			{ request: { ...request, subject: { kind: 'page' as const } }, wait, worst },
-			async (answer) => {
-				const json = {
-					...answer.data,
-					credits_used: answer.credits_used,
-					credits_remaining: answer.credits_remaining,
-				};
-				return [{ json, pairedItem: { item: itemIndex } }];
-			},
-		);
-	});
+	return await billed.run(
+		outcomes,
+		async (itemIndex, stop) =>
+			await sendPage(billed, path, prepared[itemIndex] as PreparedPage, itemIndex, stop),
+	);
+}
+
+/** Reads and checks item `itemIndex`'s page request. */
+function preparePage(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	path: '/scrape' | '/smartscraper',
+	optionFields: Record<string, string>,
+	buildBody: (itemIndex: number) => IDataObject,
+): PreparedPage {
+	const node = context.getNode();
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const timeoutS = numberOption(
+		node,
+		options.timeout,
+		'Timeout',
+		itemIndex,
+		{ min: 0, minExclusive: true },
+		DEFAULT_PAGE_TIMEOUT_S,
+	);
+	const website_url = pageUrl(node, context.getNodeParameter('url', itemIndex), itemIndex);
+	const body: IDataObject = { website_url, ...buildBody(itemIndex) };
+	mapOptions(options, optionFields, body);
+	const worst = PAGE_CREDITS[path][body.stealth === true ? 'stealth' : 'plain'];
+	const concurrency = numberOption(
+		node,
+		options.concurrency,
+		'Concurrency',
+		itemIndex,
+		{ min: 1, max: 1000, integer: true },
+		DEFAULT_PAGE_CONCURRENCY,
+	);
+	return { body, timeoutMs: timeoutS * 1000, worst, concurrency };
+}
+
+/** One page request through the billed path; its output is the answer's data and its cost. */
+async function sendPage(
+	billed: BilledBatch,
+	path: '/scrape' | '/smartscraper',
+	{ body, timeoutMs, worst }: PreparedPage,
+	itemIndex: number,
+	stop: AbortSignal,
+): Promise<INodeExecutionData[]> {
+	const wait = {
+		itemIndex,
+		deadline: Date.now() + timeoutMs,
+		timeoutMs,
+		stop,
+		what: 'send the request',
+		unit: 'requests in flight',
+	};
+	const request = { method: 'POST' as const, path, body, kind: 'write' as const };
+	return await billed.send(
+		{ request: { ...request, subject: { kind: 'page' as const } }, wait, worst },
+		async (answer) => {
+			const json = {
+				...answer.data,
+				credits_used: answer.credits_used,
+				credits_remaining: answer.credits_remaining,
+			};
+			return [{ json, pairedItem: { item: itemIndex } }];
+		},
+	);
 }
 
 /** An absolute http(s) URL, or an error naming the item and field; nothing is sent otherwise. */

@@ -51,13 +51,18 @@ interface PreparedRun {
 	settings: RunSettings;
 }
 
+/** What every item's run shares: the batch's billed path and a run's worst cost, if budgeted. */
+interface RunBatch {
+	billed: BilledBatch;
+	runCost?: { worst: number; perPage: number };
+}
+
 /** Starts one run per input item (up to Concurrency at once) and optionally waits for each. */
 export async function execute(
 	this: IExecuteFunctions,
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
-	const continueOnFail = this.continueOnFail();
 	const { prepared, outcomes } = prepareItems(this, items.length, (itemIndex) => ({
 		recipeId: validateId(
 			node,
@@ -67,16 +72,47 @@ export async function execute(
 		),
 		settings: readRunSettings.call(this, itemIndex, true),
 	}));
-
 	const valid = prepared.filter((run): run is PreparedRun => run !== undefined);
 	if (valid.length === 0)
 		return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
 	// Batch-wide settings (Concurrency, Check Quota First, the budget): the first valid item's.
 	const batch = valid[0].settings;
+	const billed = billedRuns(this, prepared, prepared.indexOf(valid[0]), batch.concurrency);
+	// One read of the free usage endpoint serves the quota check and the budget.
+	const usage = batch.checkQuota || billed.budget.active ? await readUsage.call(this) : undefined;
+	const shortage = batch.checkQuota && usage && quotaShortage(this, usage, valid.length);
+	if (shortage) {
+		if (!this.continueOnFail()) throw shortage;
+		prepared.forEach((run, itemIndex) => {
+			if (run) outcomes[itemIndex] = { error: shortage };
+		});
+		return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
+	}
+	const runCost = usage && billed.budget.active ? worstRunCost(this, usage) : undefined;
+	if (runCost)
+		await billed.open(
+			prepared.map((run) => (run ? runCost.worst : 0)),
+			usage,
+		);
+	return await billed.run(
+		outcomes,
+		async (itemIndex, stop) =>
+			await runItem(this, { billed, runCost }, prepared[itemIndex] as PreparedRun, itemIndex, stop),
+	);
+}
 
-	// A slot of the plan is held from dispatch until the run has ended (or, without waiting, until
-	// it was dispatched): whether runs in progress count toward the plan's cap is not documented.
-	const billed = new BilledBatch(this, {
+/**
+ * The batch's billed path. A slot of the plan is held from dispatch until the run has ended (or,
+ * without waiting, until it was dispatched): whether runs in progress count toward the plan's cap
+ * is not documented.
+ */
+function billedRuns(
+	context: IExecuteFunctions,
+	prepared: Array<PreparedRun | undefined>,
+	firstItem: number,
+	concurrency: number,
+): BilledBatch {
+	return new BilledBatch(context, {
 		operation: 'recipe.run',
 		what: 'run',
 		repeatText: {
@@ -85,104 +121,106 @@ export async function execute(
 			description:
 				'n8n ran this execution again, most likely because the worker running it stopped or restarted (queue mode). The run the first attempt started (or was starting) was not started a second time and is billed once: when it ends, its rows reach a WebScrape AI Trigger, or fetch them with Run → Get using its run ID from the webscrape.ai dashboard.',
 		},
-		itemCount: items.length,
-		firstItem: prepared.indexOf(valid[0]),
-		concurrency: batch.concurrency,
+		itemCount: prepared.length,
+		firstItem,
+		concurrency,
 	});
-	const { budget } = billed;
-	// One read of the free usage endpoint serves the quota check and the budget.
-	const usage = batch.checkQuota || budget.active ? await readUsage.call(this) : undefined;
-	if (batch.checkQuota && usage) {
-		const shortage = quotaShortage(this, usage, valid.length);
-		if (shortage) {
-			if (!continueOnFail) throw shortage;
-			prepared.forEach((run, itemIndex) => {
-				if (run) outcomes[itemIndex] = { error: shortage };
-			});
-			return await executeBatch.call(this, outcomes, async () => [], { concurrency: 1 });
-		}
-	}
+}
 
-	const runCost = usage && budget.active ? worstRunCost(this, usage) : undefined;
-	if (runCost)
-		await billed.open(
-			prepared.map((run) => (run ? runCost.worst : 0)),
-			usage,
-		);
-	return await billed.run(outcomes, async (itemIndex, stop) => {
-		const { recipeId, settings } = prepared[itemIndex] as PreparedRun;
-		// As a tool that waits, a call finds a run an earlier call started, and notes its own.
-		const waitsAsTool = settings.asTool && settings.waitForCompletion;
-		if (waitsAsTool) {
-			const earlier = await runInProgress(this, recipeId);
-			if (earlier) {
-				return await answerAsTool.call(this, earlier.runId, settings, {
-					itemIndex,
-					operation: 'run',
-					stop,
-					pollFirst: true,
-					repeatOf: earlier,
-				});
-			}
-		}
-		// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
-		// after the client gave up would start a run nobody learns the ID of.
-		const startWithinMs = settings.asTool
-			? Math.min(settings.timeoutMs, settings.toolWaitMs)
-			: settings.timeoutMs;
-		const deadline = Date.now() + startWithinMs;
-		const wait = {
+/** One item: its run started through the billed path, then waited for (or, as a tool, answered). */
+async function runItem(
+	context: IExecuteFunctions,
+	{ billed, runCost }: RunBatch,
+	{ recipeId, settings }: PreparedRun,
+	itemIndex: number,
+	stop: AbortSignal,
+): Promise<INodeExecutionData[]> {
+	// As a tool that waits, a call finds a run an earlier call started, and notes its own.
+	const waitsAsTool = settings.asTool && settings.waitForCompletion;
+	const earlier = waitsAsTool ? await runInProgress(context, recipeId) : undefined;
+	if (earlier) {
+		return await answerAsTool.call(context, earlier.runId, settings, {
 			itemIndex,
-			deadline,
-			timeoutMs: startWithinMs,
+			operation: 'run',
 			stop,
-			what: `start the run of recipe "${recipeId}"`,
-			unit: 'runs in progress',
-		};
-		const settleToolRun = waitsAsTool ? noteToolRun(this, recipeId) : undefined;
-		try {
-			const request = {
-				method: 'POST' as const,
-				path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
-				kind: 'dispatch' as const,
-				subject: { kind: 'recipe' as const, id: recipeId },
-			};
-			const call = { request, wait, worst: runCost?.worst ?? 0 };
-			return await billed.send(call, async (dispatch, cost) => {
-				const onEnded = (ended: ApiEnvelope) =>
-					cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
-				const startedAt = Date.now();
+			pollFirst: true,
+			repeatOf: earlier,
+		});
+	}
+	// A tool call also waits for a free slot of the plan at most the Tool Wait: a dispatch sent
+	// after the client gave up would start a run nobody learns the ID of.
+	const startWithinMs = settings.asTool
+		? Math.min(settings.timeoutMs, settings.toolWaitMs)
+		: settings.timeoutMs;
+	const wait = {
+		itemIndex,
+		deadline: Date.now() + startWithinMs,
+		timeoutMs: startWithinMs,
+		stop,
+		what: `start the run of recipe "${recipeId}"`,
+		unit: 'runs in progress',
+	};
+	const request = {
+		method: 'POST' as const,
+		path: `/smartbrowse/recipes/${encodeURIComponent(recipeId)}/run`,
+		kind: 'dispatch' as const,
+		subject: { kind: 'recipe' as const, id: recipeId },
+	};
+	const settleToolRun = waitsAsTool ? noteToolRun(context, recipeId) : undefined;
+	try {
+		return await billed.send(
+			{ request, wait, worst: runCost?.worst ?? 0 },
+			async (dispatch, cost) => {
 				const runId = String(dispatch.data.run_id ?? '');
 				settleToolRun?.(runId || undefined);
-				if (!settings.waitForCompletion || !runId) {
-					return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
-				}
-				if (settings.asTool) {
-					return await answerAsTool.call(this, runId, settings, {
-						itemIndex,
-						operation: 'run',
-						stop,
-						pollFirst: false,
-						onEnded,
-					});
-				}
-				// Build the poll URL from the credential's base URL: poll_url could name another host.
-				const rows = rowFileFor(settings);
-				const ended = await waitForRun.call(this, runId, settings, {
+				const onEnded = (ended: ApiEnvelope) =>
+					cost.ended(endedRunCost(ended, runCost?.perPage ?? 0), ended.credits_remaining);
+				return await afterDispatch(context, dispatch, runId, settings, {
 					itemIndex,
-					startedAt,
 					stop,
-					pollFirst: false,
-					rows,
+					onEnded,
 				});
-				onEnded(ended);
-				return await outputEndedRun(this, ended, settings, itemIndex, rows);
-			});
-		} finally {
-			// No slot, or no answer: nothing was started that a repeated call could be given.
-			settleToolRun?.(undefined);
-		}
+			},
+		);
+	} finally {
+		// No slot, or no answer: nothing was started that a repeated call could be given.
+		settleToolRun?.(undefined);
+	}
+}
+
+/** A dispatched run: its ID right away, the tool's answer, or (waited for) its rows once it ends. */
+async function afterDispatch(
+	context: IExecuteFunctions,
+	dispatch: ApiEnvelope,
+	runId: string,
+	settings: RunSettings,
+	item: { itemIndex: number; stop: AbortSignal; onEnded: (ended: ApiEnvelope) => void },
+): Promise<INodeExecutionData[]> {
+	const { itemIndex, stop, onEnded } = item;
+	const startedAt = Date.now();
+	if (!settings.waitForCompletion || !runId) {
+		return [{ json: dispatch.data, pairedItem: { item: itemIndex } }];
+	}
+	if (settings.asTool) {
+		return await answerAsTool.call(context, runId, settings, {
+			itemIndex,
+			operation: 'run',
+			stop,
+			pollFirst: false,
+			onEnded,
+		});
+	}
+	// Build the poll URL from the credential's base URL: poll_url could name another host.
+	const rows = rowFileFor(settings);
+	const ended = await waitForRun.call(context, runId, settings, {
+		itemIndex,
+		startedAt,
+		stop,
+		pollFirst: false,
+		rows,
 	});
+	onEnded(ended);
+	return await outputEndedRun(context, ended, settings, itemIndex, rows);
 }
 
 /**
