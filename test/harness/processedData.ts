@@ -189,20 +189,23 @@ export class ProcessedDataTable implements IDataDeduplicator {
 }
 
 /**
- * The context n8n hands a node of workflow `wf1` (node `node1`, execution `exec1`) whose
- * processed-data helpers are this table's. `before(scope)` runs before each helper call of that
+ * The context n8n hands a node of workflow `wf1` (node `node1`, execution `exec1`; `ids` changes
+ * them, and gives the node's run index) whose processed-data helpers are this table's. `before(scope)` runs before each helper call of that
  * scope ('node': the claims row, 'workflow': the lock row); what it throws, the call throws (a
  * worker that died, a database that refused).
  */
 export function nodeContextOn(
 	table: ProcessedDataTable,
 	before: (scope: 'node' | 'workflow') => void = () => {},
+	ids: { workflowId?: string; executionId?: unknown; runIndex?: unknown } = {},
 ): IExecuteFunctions {
-	const contextData = { workflow: { id: 'wf1' }, node: { id: 'node1' } } as never;
+	const workflowId = ids.workflowId ?? 'wf1';
+	const contextData = { workflow: { id: workflowId }, node: { id: 'node1' } } as never;
 	return {
-		getWorkflow: () => ({ id: 'wf1' }),
+		runIndex: ids.runIndex,
+		getWorkflow: () => ({ id: workflowId }),
 		getNode: () => ({ id: 'node1', name: 'WebScrape AI', type: 'x.webScrapeAi' }),
-		getExecutionId: () => 'exec1',
+		getExecutionId: () => ('executionId' in ids ? ids.executionId : 'exec1'),
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {
 			checkProcessedAndRecord: async (

@@ -71,3 +71,42 @@ test("a page item's own error after its request was billed says so, whatever els
 	// An item never answered is left as it was.
 	expect(account.explain(failed('Refused'), 1).description).toBeUndefined();
 });
+
+test('a stopped batch names a run whose ID never came back, and never lists the failed item among the others', () => {
+	const account = new BilledRequests('run');
+	account.answered(1);
+	account.answered(5, 'runX');
+	const error = account.stopped(failed('Could not write the file [item 5]'), 5);
+	expect(error.description).toBe(
+		'Its run runX was started and goes on at webscrape.ai: fetch it with Run → Get instead of running this item again. This execution also sent 1 other request that webscrape.ai may bill: started a run (item 1). Fetch them with Run → Get (or find them on the webscrape.ai dashboard) instead of running these items again, or turn on "Continue (using error output)" so one failing item does not stop the others.',
+	);
+});
+
+test.each(['fine', 'here'])(
+	'a run ID that only the words around a missing description contain (%s) is still named',
+	(runId) => {
+		const account = new BilledRequests('run');
+		account.answered(0, runId);
+		expect(account.explain(failed('Could not write the file'), 0).description).toBe(
+			`Its run ${runId} was started and goes on at webscrape.ai: fetch it with Run → Get instead of running this item again.`,
+		);
+	},
+);
+
+test('an error that names its run keeps its description as it was', () => {
+	const account = new BilledRequests('run');
+	account.answered(0, 'runA');
+	const error = account.explain(failed('Run "runA" failed', 'It timed out.'), 0);
+	expect(error.description).toBe('It timed out.');
+});
+
+test('a request refused before it left is not in the account; one an earlier attempt sent stays', () => {
+	const account = new BilledRequests('page');
+	account.failed(0, refusal);
+	account.sentEarlier(1);
+	account.failed(1, refusal);
+	const error = account.stopped(failed('Refused [item 2]'), 2);
+	expect(error.description).toBe(
+		'This execution also sent 1 other request that webscrape.ai may bill: sent by an earlier attempt of this execution (item 1). Their results are lost with this error, and running these items again pays for them again: run only the other items, or turn on "Continue (using error output)" so one failing item does not stop the others.',
+	);
+});

@@ -31,6 +31,22 @@ const cases: Array<[string, RequestKind, ApiFailure, boolean, boolean]> = [
 		false,
 	],
 	['dispatch, host not found', 'dispatch', failure(0, { networkCode: 'ENOTFOUND' }), true, false],
+	...['EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].map(
+		(networkCode): [string, RequestKind, ApiFailure, boolean, boolean] => [
+			`write, never sent (${networkCode})`,
+			'write',
+			failure(0, { networkCode }),
+			true,
+			false,
+		],
+	),
+	['write, no network code at all', 'write', failure(0), false, true],
+	['read, 300', 'read', failure(300), false, false],
+	['read, 299 without the envelope', 'read', failure(299), true, false],
+	['read, 429 without details', 'read', failure(429), true, false],
+	['write, 200 without the envelope', 'write', failure(200), false, true],
+	['write, 199', 'write', failure(199), false, false],
+	['write, 300', 'write', failure(300), false, false],
 	[
 		'dispatch, reset after sending',
 		'dispatch',
@@ -72,11 +88,17 @@ test.each([
 	['0', 0],
 	['0.05', 50],
 	['', undefined],
+	['   ', undefined],
+	[' 3 ', 3000],
 	['soon', undefined],
 	['Thu, 01 Jan 1970 00:00:10 GMT', 5000],
 	['Thu, 01 Jan 1970 00:00:01 GMT', 0],
 ])('Retry-After "%s" → %s ms', (value, ms) => {
 	expect(parseRetryAfter(value, 5000)).toBe(ms);
+});
+
+test('no Retry-After header: no wait asked for', () => {
+	expect(parseRetryAfter(undefined)).toBeUndefined();
 });
 
 test.each([
@@ -89,5 +111,20 @@ test.each([
 		const ms = backoffMs(retry);
 		expect(ms).toBeGreaterThanOrEqual(low);
 		expect(ms).toBeLessThanOrEqual(high);
+	}
+});
+
+test.each([
+	[0, 700],
+	[0.25, 850],
+	[0.5, 1000],
+	[0.75, 1150],
+	[0.999999, 1300],
+])('the jitter: a random draw of %f makes the first retry wait %i ms', (draw, ms) => {
+	const random = jest.spyOn(Math, 'random').mockReturnValue(draw);
+	try {
+		expect(backoffMs(0)).toBe(ms);
+	} finally {
+		random.mockRestore();
 	}
 });
