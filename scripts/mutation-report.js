@@ -30,7 +30,12 @@ function originalOf(source, location) {
 }
 
 function keyOf(file, mutator, original, replacement) {
-	return JSON.stringify([file, mutator, original.replace(/\s+/g, ' '), replacement.replace(/\s+/g, ' ')]);
+	return JSON.stringify([
+		file,
+		mutator,
+		original.replace(/\s+/g, ' '),
+		replacement.replace(/\s+/g, ' '),
+	]);
 }
 
 /** Folder under nodes/WebScrapeAi/ ("transport/errors.ts" for transport's files). */
@@ -48,13 +53,18 @@ function score(row) {
 function main() {
 	const markdown = process.argv.includes('--markdown');
 	if (!fs.existsSync(REPORT)) {
-		console.error(`No mutation report at ${path.relative(REPO, REPORT)}: run \`npm run test:mutation\`.`);
+		console.error(
+			`No mutation report at ${path.relative(REPO, REPORT)}: run \`npm run test:mutation\`.`,
+		);
 		process.exit(1);
 	}
 	const report = JSON.parse(fs.readFileSync(REPORT, 'utf8'));
 	const listed = JSON.parse(fs.readFileSync(EQUIVALENT, 'utf8')).mutants;
 	const equivalentKeys = new Map(
-		listed.map((entry) => [keyOf(entry.file, entry.mutator, entry.original, entry.replacement), entry]),
+		listed.map((entry) => [
+			keyOf(entry.file, entry.mutator, entry.original, entry.replacement),
+			entry,
+		]),
 	);
 	const used = new Set();
 	const rows = new Map();
@@ -80,7 +90,11 @@ function main() {
 			}
 			row.survived++;
 			survivors.push(
-				`${relative}:${mutant.location.start.line} ${mutant.mutatorName} (${mutant.status}): ${original.replace(/\s+/g, ' ').slice(0, 80)} → ${String(mutant.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80)}`,
+				`${relative}:${mutant.location.start.line} ${mutant.mutatorName} (${mutant.status}): ${original.replace(/\s+/g, ' ').slice(0, 80)} → ${String(
+					mutant.replacement ?? '',
+				)
+					.replace(/\s+/g, ' ')
+					.slice(0, 80)}`,
 			);
 		}
 	}
@@ -92,19 +106,32 @@ function main() {
 		console.log('| Folder | Mutants | Killed | Survived | Equivalent | Score |');
 		console.log('|---|---:|---:|---:|---:|---:|');
 		for (const [folder, row] of table)
-			console.log(`| ${folder} | ${row.mutants} | ${row.killed} | ${row.survived} | ${row.equivalent} | ${percent(row)} |`);
+			console.log(
+				`| ${folder} | ${row.mutants} | ${row.killed} | ${row.survived} | ${row.equivalent} | ${percent(row)} |`,
+			);
 	} else {
-		console.log(`${'folder'.padEnd(14)}${['mutants', 'killed', 'survived', 'equivalent', 'score'].map((h) => h.padStart(11)).join('')}`);
+		console.log(
+			`${'folder'.padEnd(14)}${['mutants', 'killed', 'survived', 'equivalent', 'score'].map((h) => h.padStart(11)).join('')}`,
+		);
 		for (const [folder, row] of table)
-			console.log(`${folder.padEnd(14)}${[row.mutants, row.killed, row.survived, row.equivalent, percent(row)].map((cell) => String(cell).padStart(11)).join('')}`);
+			console.log(
+				`${folder.padEnd(14)}${[row.mutants, row.killed, row.survived, row.equivalent, percent(row)].map((cell) => String(cell).padStart(11)).join('')}`,
+			);
 	}
-	const stale = listed.filter((entry) => !used.has(keyOf(entry.file, entry.mutator, entry.original, entry.replacement)));
+	const stale = listed.filter(
+		(entry) => !used.has(keyOf(entry.file, entry.mutator, entry.original, entry.replacement)),
+	);
 	if (stale.length > 0) {
-		console.log(`\n${stale.length} listed equivalent mutant(s) no longer survive as listed (killed, or the code changed): take them out of ${path.relative(REPO, EQUIVALENT)}:`);
-		for (const entry of stale) console.log(`  ${entry.file} ${entry.mutator}: ${entry.original} → ${entry.replacement}`);
+		console.log(
+			`\n${stale.length} listed equivalent mutant(s) no longer survive as listed (killed, or the code changed): take them out of ${path.relative(REPO, EQUIVALENT)}:`,
+		);
+		for (const entry of stale)
+			console.log(`  ${entry.file} ${entry.mutator}: ${entry.original} → ${entry.replacement}`);
 	}
 	if (survivors.length > 0 && !markdown) {
-		console.log(`\n${survivors.length} mutant(s) survived: kill each with a test, or list it as equivalent (with why) in ${path.relative(REPO, EQUIVALENT)}:`);
+		console.log(
+			`\n${survivors.length} mutant(s) survived: kill each with a test, or list it as equivalent (with why) in ${path.relative(REPO, EQUIVALENT)}:`,
+		);
 		for (const line of survivors) console.log(`  ${line}`);
 	}
 	const final = score(total);

@@ -7,6 +7,7 @@
  */
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
 
+import { fakeKey } from '../simulator';
 import type { ProcessedDataTable } from './processedData';
 import { nodeContextOn } from './processedData';
 
@@ -17,7 +18,8 @@ export interface Answer {
 	body: unknown;
 }
 
-export const API_KEY = 'sk-unit-4f1b2c9e';
+/** The credential's key: made up, never written out (the simulator's shape). */
+export const API_KEY = fakeKey('unit');
 export const BASE_URL = 'http://127.0.0.1:9/v1';
 
 /** webscrape.ai's success envelope. */

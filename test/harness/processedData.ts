@@ -197,14 +197,15 @@ export class ProcessedDataTable implements IDataDeduplicator {
 export function nodeContextOn(
 	table: ProcessedDataTable,
 	before: (scope: 'node' | 'workflow') => void = () => {},
-	ids: { workflowId?: string; executionId?: unknown; runIndex?: unknown } = {},
+	ids: { workflowId?: string; nodeId?: string; executionId?: unknown; runIndex?: unknown } = {},
 ): IExecuteFunctions {
 	const workflowId = ids.workflowId ?? 'wf1';
-	const contextData = { workflow: { id: workflowId }, node: { id: 'node1' } } as never;
+	const nodeId = ids.nodeId ?? 'node1';
+	const contextData = { workflow: { id: workflowId }, node: { id: nodeId } } as never;
 	return {
 		runIndex: ids.runIndex,
 		getWorkflow: () => ({ id: workflowId }),
-		getNode: () => ({ id: 'node1', name: 'WebScrape AI', type: 'x.webScrapeAi' }),
+		getNode: () => ({ id: nodeId, name: 'WebScrape AI', type: 'x.webScrapeAi' }),
 		getExecutionId: () => ('executionId' in ids ? ids.executionId : 'exec1'),
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {

@@ -20,6 +20,7 @@ import {
 	refused,
 } from '../../harness/actionContext';
 import { nodeContextOn, ProcessedDataTable } from '../../harness/processedData';
+import { delay } from '../../harness/host';
 
 const REPEAT = { message: (item: number) => `Item ${item} was sent before`, description: 'Look.' };
 const DISPATCH: BilledRequest = {
@@ -28,7 +29,12 @@ const DISPATCH: BilledRequest = {
 	kind: 'dispatch',
 	subject: { kind: 'recipe', id: 'r1' },
 };
-const SCRAPE: BilledRequest = { method: 'POST', path: '/scrape', kind: 'write', body: { url: 'x' } };
+const SCRAPE: BilledRequest = {
+	method: 'POST',
+	path: '/scrape',
+	kind: 'write',
+	body: { url: 'x' },
+};
 
 function batchOf(
 	answers: Array<Answer | Error>,
@@ -165,9 +171,10 @@ test('B3: an item an earlier attempt of the execution claimed is not sent; it sa
 	expect(await messageOf(send(0, DISPATCH, 4))).toBe('Item 0 was sent before [item 0]');
 	expect(requests).toHaveLength(0);
 	expect(batch.budget.total).toBe(4);
-	expect(batch.account.stopped(new NodeOperationError({ name: 'WebScrape AI' } as INode, 'x'), 1).description).toMatch(
-		/sent by an earlier attempt of this execution \(item 0\)/,
-	);
+	expect(
+		batch.account.stopped(new NodeOperationError({ name: 'WebScrape AI' } as INode, 'x'), 1)
+			.description,
+	).toMatch(/sent by an earlier attempt of this execution \(item 0\)/);
 });
 
 test('B4: a claim n8n cannot write sends nothing and frees the reservation', async () => {
@@ -205,7 +212,7 @@ test('C1: an item waiting for the budget goes once an answer frees what it needs
 		return [];
 	});
 	const second = send(1, SCRAPE, 8);
-	await new Promise((resolve) => setImmediate(resolve));
+	await delay(0);
 	expect(requests).toHaveLength(1);
 	answered();
 	await first;

@@ -284,7 +284,11 @@ describe('what a node run opens and reports', () => {
 	test.each([
 		['a completed run with its credits', { run_status: 'completed', credits_used: 7 }, 7],
 		['a completed run priced by its pages', { run_status: 'completed', pages_extracted: 3 }, 6],
-		['a completed run with credits in words', { run_status: 'completed', credits_used: '7', pages_extracted: 2 }, 4],
+		[
+			'a completed run with credits in words',
+			{ run_status: 'completed', credits_used: '7', pages_extracted: 2 },
+			4,
+		],
 		['a completed run with nothing to price it', { run_status: 'completed' }, Number.NaN],
 		['a failed run', { run_status: 'failed', credits_used: 7 }, 0],
 		['a cancelled run', { run_status: 'cancelled', pages_extracted: 3 }, 0],
@@ -336,7 +340,9 @@ describe('what a node run opens and reports', () => {
 	});
 
 	test('a limit that is not a whole number of credits is an error naming it', () => {
-		const { context } = actionContextOn(new ProcessedDataTable(), { options: { keepAtLeast: 1.5 } });
+		const { context } = actionContextOn(new ProcessedDataTable(), {
+			options: { keepAtLeast: 1.5 },
+		});
 		expect(() => budgetFor(context, 2)).toThrow(/Keep at Least/);
 		const cap = actionContextOn(new ProcessedDataTable(), { options: { maxCredits: -1 } }).context;
 		expect(() => budgetFor(cap, 0)).toThrow(/Max Credits/);
@@ -347,9 +353,18 @@ describe('what a node run opens and reports', () => {
 		const { context, requests } = actionContextOn(table, {
 			answer: () => completed({}, { used: 0, remaining: 40 }),
 		});
-		const record = new BilledCallRecord(context, 'recipe.run', { message: String, description: '' }, 2);
+		const record = new BilledCallRecord(
+			context,
+			'recipe.run',
+			{ message: String, description: '' },
+			2,
+		);
 		const given = budget(0, 10);
-		await openBudget(context, given, record, [5], { status: 'completed', data: {}, credits_remaining: 20 });
+		await openBudget(context, given, record, [5], {
+			status: 'completed',
+			data: {},
+			credits_remaining: 20,
+		});
 		expect(requests).toHaveLength(0);
 		expect(() => given.refuseIfHopeless(node, 0, 11)).toThrow(/balance \(20 credits/);
 		const read = budget(0, 10);
@@ -395,7 +410,10 @@ describe('what a node run opens and reports', () => {
 		const b = budget(10);
 		await b.reserve(node, 0, 8);
 		const stop = new AbortController();
-		const waiting = b.reserve(node, 1, 5, { deadline: Date.now() + 5_000, signals: [undefined, stop.signal] });
+		const waiting = b.reserve(node, 1, 5, {
+			deadline: Date.now() + 5_000,
+			signals: [undefined, stop.signal],
+		});
 		stop.abort();
 		await expect(waiting).rejects.toThrow(/^Budget of 10 credits/);
 	});

@@ -161,7 +161,7 @@ test('an answer whose outcome is unknown: not sent again, do not call again, loo
 		.call(context, { method: 'POST', path: '/scrape', kind: 'write' })
 		.catch((error: unknown) => error);
 	expect(toolErrorText(lost)).toBe(
-		"webscrape.ai may have processed the request, but its answer was lost. It was not sent again. Do not call this tool again for the same request: that could start, and bill, a second run or request. Tell the user to look on the webscrape.ai dashboard; a run found there can be fetched by its ID with the tool that gets a webscrape.ai run, at no cost.",
+		'webscrape.ai may have processed the request, but its answer was lost. It was not sent again. Do not call this tool again for the same request: that could start, and bill, a second run or request. Tell the user to look on the webscrape.ai dashboard; a run found there can be fetched by its ID with the tool that gets a webscrape.ai run, at no cost.',
 	);
 });
 

@@ -8,14 +8,11 @@ import type { IDataObject, INode } from 'n8n-workflow';
 
 import type { RunSettings } from '../../../nodes/WebScrapeAi/runs';
 import { parseRunSettings } from '../../../nodes/WebScrapeAi/runs';
-import {
-	answerAsTool,
-	noteToolRun,
-	runInProgress,
-} from '../../../nodes/WebScrapeAi/tool/toolRuns';
+import { answerAsTool, noteToolRun, runInProgress } from '../../../nodes/WebScrapeAi/tool/toolRuns';
 import type { Answer } from '../../harness/actionContext';
 import { actionContextOn, completed, refused } from '../../harness/actionContext';
 import { ProcessedDataTable } from '../../harness/processedData';
+import { delay } from '../../harness/host';
 
 const node = { id: 'n', name: 'WebScrape AI Tool', type: 'x.webScrapeAiTool' } as INode;
 
@@ -33,7 +30,9 @@ function toolSettings(toolWaitMs: number): RunSettings {
 function run(status: string, more: IDataObject = {}): Answer {
 	return completed({ id: 'run1', run_status: status, recipe_id: 'r1', ...more });
 }
-const ended = run('completed', { result: { pages: [{ items: [{ title: 'a' }, { title: 'b' }] }] } });
+const ended = run('completed', {
+	result: { pages: [{ items: [{ title: 'a' }, { title: 'b' }] }] },
+});
 
 /** A tool's context whose polls of the run are answered by `answers` in turn, the last repeated. */
 function toolContext(answers: Answer[], nodeName = 'WebScrape AI Tool') {
@@ -67,7 +66,7 @@ test('a run that ends within the Tool Wait: its rows, what it cost told first, a
 		'http://127.0.0.1:9/v1/smartbrowse/runs/run1',
 		'http://127.0.0.1:9/v1/smartbrowse/runs/run1',
 	]);
-	await new Promise((resolve) => setImmediate(resolve));
+	await delay(0);
 	expect(await runInProgress(context, 'r1')).toBeUndefined();
 });
 
@@ -103,7 +102,9 @@ test('the note counts the seconds waited', async () => {
 		operation: 'get',
 		pollFirst: true,
 	});
-	expect(noteOf(items)).toMatch(/^Run run1 is still queued at webscrape\.ai after 2 s of waiting\./);
+	expect(noteOf(items)).toMatch(
+		/^Run run1 is still queued at webscrape\.ai after 2 s of waiting\./,
+	);
 });
 
 test('a repeated call says the run this tool started is still in progress and no second run was started', async () => {
@@ -188,7 +189,7 @@ test('B11: a run is offered to repeated calls for 16 minutes, then forgotten', a
 	}
 });
 
-test("B11: the end of another run of the recipe does not forget the one in progress", async () => {
+test('B11: the end of another run of the recipe does not forget the one in progress', async () => {
 	const { context } = toolContext([ended]);
 	noteToolRun(context, 'r1')('run-newer');
 	await answerAsTool.call(context, 'run1', toolSettings(5_000), {
@@ -196,7 +197,7 @@ test("B11: the end of another run of the recipe does not forget the one in progr
 		operation: 'get',
 		pollFirst: true,
 	});
-	await new Promise((resolve) => setImmediate(resolve));
+	await delay(0);
 	expect(await runInProgress(context, 'r1')).toEqual({
 		runId: 'run-newer',
 		startedAt: expect.any(Number),

@@ -7,9 +7,10 @@ import type { INode, JsonObject } from 'n8n-workflow';
 
 import type { ApiFailure, RequestSubject } from '../../../nodes/WebScrapeAi/transport/errors';
 import { redact, snippetOf, toNodeApiError } from '../../../nodes/WebScrapeAi/transport/errors';
+import { fakeKey } from '../../simulator';
 
 const node = { id: 'n', name: 'WebScrape AI', type: 'x.webScrapeAi', typeVersion: 1 } as INode;
-const KEY = 'sk-live-9a8b7c6d';
+const KEY = fakeKey('errors');
 
 function failure(status: number, more: Partial<ApiFailure> = {}): ApiFailure {
 	return { status, retries: 0, ...more };
@@ -40,7 +41,11 @@ test.each<[string, ApiFailure, RequestSubject | undefined, string, string]>([
 	],
 	[
 		'a proxy page',
-		failure(502, { rawSnippet: 'Bad gateway', contentType: 'text/html; charset=utf-8', retries: 1 }),
+		failure(502, {
+			rawSnippet: 'Bad gateway',
+			contentType: 'text/html; charset=utf-8',
+			retries: 1,
+		}),
 		undefined,
 		'webscrape.ai answered with an unexpected response (HTTP 502, text/html)',
 		'This usually comes from a proxy or gateway in front of the API, not from webscrape.ai itself. Check the Base URL in the credential; if it is right, try again later. The response began: "Bad gateway". Gave up after 1 retry.',
@@ -124,7 +129,10 @@ test.each<[string, ApiFailure, RequestSubject | undefined, string, string]>([
 	],
 	[
 		'an account being deleted, with the date',
-		failure(409, { code: 'account_deletion_pending', details: { deletion_scheduled_for: 'May 1' } }),
+		failure(409, {
+			code: 'account_deletion_pending',
+			details: { deletion_scheduled_for: 'May 1' },
+		}),
 		undefined,
 		'Your webscrape.ai account is scheduled for deletion (May 1)',
 		'It cannot spend credits until you cancel the deletion in the dashboard.',
@@ -319,7 +327,11 @@ test.each([
 });
 
 test.each([
-	['tags, scripts and styles dropped, spaces folded', '<html><head><style>p{}</style><script>x()</script></head><body><h1>Bad  gateway</h1>\n<p>nginx</p></body></html>', 'Bad gateway nginx'],
+	[
+		'tags, scripts and styles dropped, spaces folded',
+		'<html><head><style>p{}</style><script>x()</script></head><body><h1>Bad  gateway</h1>\n<p>nginx</p></body></html>',
+		'Bad gateway nginx',
+	],
 	['upper-case tags too', '<SCRIPT>x()</SCRIPT><STYLE>a</STYLE>ok', 'ok'],
 	['200 characters, then an ellipsis', 'x'.repeat(250), `${'x'.repeat(200)}…`],
 	['exactly 200 characters: no ellipsis', 'y'.repeat(200), 'y'.repeat(200)],

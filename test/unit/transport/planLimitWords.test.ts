@@ -14,6 +14,7 @@ import {
 } from '../../../nodes/WebScrapeAi/transport/planLimits';
 import { actionContextOn } from '../../harness/actionContext';
 import { ProcessedDataTable } from '../../harness/processedData';
+import { delay } from '../../harness/host';
 
 const T = 1_000_000;
 const node = { name: 'WebScrape AI', type: 'webScrapeAi', typeVersion: 1 } as INode;
@@ -278,7 +279,7 @@ describe("an item's slot of the plan", () => {
 			slots.release(),
 		);
 		const done = withPlanSlot(context, slots, wait(1, 2_000), async (onBusy, accepted) => {
-			setTimeout(releaseOther, 20);
+			void delay(20).then(releaseOther);
 			await onBusy({});
 			expect(await slots.acquire(5, Date.now(), [])).toBe('timeout');
 			accepted();
