@@ -197,7 +197,7 @@ test('a wait for the pacer ends when its turn comes', async () => {
 	const turn = await pacer.acquire(Date.now() + 5_000, []);
 	expect(turn.turn).toBe('go');
 	expect(Date.now() - began).toBeGreaterThanOrEqual(50);
-	expect(Date.now() - began).toBeLessThan(1_000);
+	expect(Date.now() - began).toBeLessThan(5_000);
 });
 
 test('one pacer per execution context', () => {
