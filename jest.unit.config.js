@@ -8,6 +8,9 @@ module.exports = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test/unit'],
 	testMatch: ['**/*.test.ts'],
+	// The lock's and the record's tests mostly wait (pauses between checks and tries): four files at a
+	// time take 16 s instead of 27 s on 2 cores.
+	maxWorkers: 4,
 	// Transpiled only (isolatedModules in tsconfig.unit.json): `tsc` type-checks the same files.
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.unit.json' }] },
 };

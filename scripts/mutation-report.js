@@ -50,7 +50,42 @@ function score(row) {
 	return counted === 0 ? 100 : (100 * row.killed) / counted;
 }
 
+const INCREMENTAL = path.join(REPO, 'test/mutation/stryker-incremental.json');
+
+/**
+ * `--before` (run by `npm run test:mutation` ahead of Stryker): Stryker's incremental mode cannot
+ * tell which tests cover a static mutant (one in a module-level constant), so it would reuse an old
+ * "survived" even after a new test kills it. Such results are dropped from the incremental file so
+ * Stryker tests those mutants again; listed equivalents are kept (they would survive again).
+ */
+function forgetStaticSurvivors() {
+	if (!fs.existsSync(INCREMENTAL)) return;
+	const incremental = JSON.parse(fs.readFileSync(INCREMENTAL, 'utf8'));
+	const listed = new Set(
+		JSON.parse(fs.readFileSync(EQUIVALENT, 'utf8')).mutants.map((entry) =>
+			keyOf(entry.file, entry.mutator, entry.original, entry.replacement),
+		),
+	);
+	let dropped = 0;
+	for (const [file, entry] of Object.entries(incremental.files)) {
+		const source = entry.source;
+		entry.mutants = entry.mutants.filter((mutant) => {
+			if (!mutant.static || DETECTED.has(mutant.status)) return true;
+			const original = originalOf(source, mutant.location);
+			if (listed.has(keyOf(file, mutant.mutatorName, original, mutant.replacement ?? '')))
+				return true;
+			dropped++;
+			return false;
+		});
+	}
+	if (dropped > 0) fs.writeFileSync(INCREMENTAL, `${JSON.stringify(incremental, null, 2)}\n`);
+}
+
 function main() {
+	if (process.argv.includes('--before')) {
+		forgetStaticSurvivors();
+		return;
+	}
 	const markdown = process.argv.includes('--markdown');
 	if (!fs.existsSync(REPORT)) {
 		console.error(

@@ -60,6 +60,8 @@ export interface ActionContextOptions {
 	/** `…webScrapeAiTool` makes it the tool variant. */
 	nodeType?: string;
 	executionId?: string;
+	/** The workflow's ID (default `wf1`). */
+	workflowId?: string;
 	/** The node's On Error is "Continue". */
 	continueOnFail?: boolean;
 	/** webscrape.ai's answer to each request (throw: the connection failed). */
@@ -80,7 +82,7 @@ export function actionContextOn(
 	table: ProcessedDataTable,
 	settings: ActionContextOptions = {},
 ): ActionContext {
-	const base = nodeContextOn(table) as unknown as {
+	const base = nodeContextOn(table, undefined, { workflowId: settings.workflowId }) as unknown as {
 		helpers: IDataObject;
 		getNode: () => IDataObject;
 	};
@@ -99,8 +101,12 @@ export function actionContextOn(
 		getCredentials: async () => ({ apiKey: API_KEY, baseUrl: BASE_URL }),
 		getExecutionCancelSignal: () => cancel.signal,
 		continueOnFail: () => settings.continueOnFail ?? false,
-		addExecutionHints: (...added: Array<{ message: string }>) =>
-			hints.push(...added.map((hint) => hint.message)),
+		addExecutionHints: (...added: Array<{ message: string; location?: string }>) =>
+			hints.push(
+				...added.map((hint) =>
+					hint.location === 'outputPane' ? hint.message : `${hint.location}: ${hint.message}`,
+				),
+			),
 		helpers: {
 			...base.helpers,
 			httpRequestWithAuthentication: async (_credential: string, request: IHttpRequestOptions) => {

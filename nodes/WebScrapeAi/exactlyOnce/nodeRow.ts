@@ -124,11 +124,13 @@ export async function onNodeRow<T>(
 		} catch (error) {
 			if (isUnavailable(error)) return 'unrecorded';
 			lastError = error;
-			// Cancelled while waiting for the lock: no second try.
+			// Cancelled while waiting for the lock: no second try, and the group's other callers
+			// (other executions) try again on their own (recordInProcessedData).
 			if (error instanceof LockCancelledError) break;
 			if (attempt + 1 < RECORD_TRIES) await pause(RECORD_RETRY_STEP_MS * (attempt + 1));
 		}
 	}
+	if (lastError instanceof LockCancelledError) throw new LockCancelledError();
 	// n8n's database could not be written after retries.
 	throw new Error((lastError as Error)?.message ?? String(lastError));
 }

@@ -207,7 +207,7 @@ describe('executeBatch', () => {
 		expect(output.map((item) => item.json)).toEqual([{ value: 1 }]);
 	});
 
-	test('the record is told each item as it settles, and folds as steps complete and at the end', async () => {
+	test('the record is told each item as it settles, also one that ended without a claim, and folds as steps complete and at the end', async () => {
 		const table = new ProcessedDataTable();
 		const items = FOLD_STEP + 3;
 		const record = new BilledCallRecord(
@@ -223,6 +223,8 @@ describe('executeBatch', () => {
 			contextOf(true),
 			outcomes,
 			async (item) => {
+				// Some items end before they claim anything (refused by the budget, say).
+				if (item % 5 === 2) throw new Error('refused before sending');
 				await record.claim(item);
 				return [row(item, item)];
 			},
@@ -232,6 +234,37 @@ describe('executeBatch', () => {
 		expect(data).toContain(ProcessedDataTable.hash(`exec1:0:scrape:w:${items}`));
 		expect(data).toHaveLength(3);
 	});
+});
+
+test('an item stopped before it was sent (another failed) is not settled: no watermark passes it, so a second attempt still sends it', async () => {
+	const table = new ProcessedDataTable();
+	const items = FOLD_STEP + 1;
+	const record = new BilledCallRecord(
+		nodeContextOn(table),
+		'scrape',
+		{ message: String, description: '' },
+		items,
+	);
+	await record.earlierAttempt();
+	const failure = executeBatch.call(
+		contextOf(false),
+		Array(items).fill(undefined),
+		async (item, stop) => {
+			if (item === FOLD_STEP) throw new Error('refused');
+			await delay(5);
+			if (stop.aborted) throw new BatchStoppedError();
+			return [];
+		},
+		{ concurrency: items, record },
+	);
+	await expect(failure).rejects.toThrow('refused');
+	const second = new BilledCallRecord(
+		nodeContextOn(table),
+		'scrape',
+		{ message: String, description: '' },
+		items,
+	);
+	expect(await second.claim(0)).toBe('first');
 });
 
 describe('n8n errors', () => {

@@ -75,7 +75,13 @@ function batchOf(
 		request: BilledRequest,
 		worst: number,
 		then: Parameters<BilledBatch['send']>[1] = async () => [{ json: {} }],
-	) => await batch.send({ request, wait: wait(itemIndex), worst }, then);
+		stop?: AbortSignal,
+		withinMs = 5_000,
+	) =>
+		await batch.send(
+			{ request, wait: { ...wait(itemIndex), stop, deadline: Date.now() + withinMs }, worst },
+			then,
+		);
 	return { batch, send, requests, hints, table };
 }
 
@@ -83,6 +89,10 @@ function batchOf(
 const stoppedNote = (batch: BilledBatch) =>
 	batch.account.stopped(new NodeOperationError({ name: 'WebScrape AI' } as INode, 'x'), 9)
 		.description;
+
+/** Item 1 (worst case 5), sent with the batch's stop signal and a long deadline. */
+const batchOfWait = (send: ReturnType<typeof batchOf>['send'], stop: AbortSignal) =>
+	send(1, SCRAPE, 5, undefined, stop);
 
 const messageOf = async (promise: Promise<unknown>) =>
 	await promise.then(
@@ -145,6 +155,52 @@ test("C2: a dispatch keeps its worst case until its run's end says what it cost"
 	});
 	expect(during).toEqual([8, 2]);
 	expect(batch.budget.total).toBe(2);
+	expect(stoppedNote(batch)).toMatch(/may bill: started run run1 \(item 0\)\./);
+});
+
+test('a dispatch answered without a run ID is named as a started run, without an ID', async () => {
+	const { batch, send } = batchOf([completed({ status: 'queued' })]);
+	await send(0, DISPATCH, 1, async () => []);
+	expect(stoppedNote(batch)).toMatch(/may bill: started a run \(item 0\)\./);
+});
+
+test('C3: opening a second attempt of the execution counts what the first may have spent', async () => {
+	const table = new ProcessedDataTable();
+	await new BilledCallRecord(nodeContextOn(table), 'recipe.run', REPEAT, 4).earlierAttempt();
+	const { batch } = batchOf([], { table, options: { maxCredits: 20 } });
+	await batch.open([3, 3, 3, 3]);
+	expect(batch.budget.total).toBe(12);
+});
+
+test('C1: an item whose wait for the budget outlasts its Timeout is refused in words, and not sent', async () => {
+	const { send, requests } = batchOf([queued('run1'), completed({}, { used: 1 })]);
+	let answered!: () => void;
+	const first = send(0, DISPATCH, 8, async () => {
+		await new Promise<void>((resolve) => (answered = resolve));
+		return [];
+	});
+	expect(await messageOf(send(1, SCRAPE, 5, undefined, undefined, 30))).toBe(
+		'Budget of 10 credits for this execution reached: spent 0, and 8 set aside for requests in progress; this request could cost up to 5, so it was not sent [item 1]',
+	);
+	expect(requests).toHaveLength(1);
+	answered();
+	await first;
+});
+
+test('a batch stopped while an item waits for the budget ends that wait quietly', async () => {
+	const { send } = batchOf([queued('run1')]);
+	let answered!: () => void;
+	const first = send(0, DISPATCH, 8, async () => {
+		await new Promise<void>((resolve) => (answered = resolve));
+		return [];
+	});
+	const stop = new AbortController();
+	const waiting = batchOfWait(send, stop.signal);
+	await delay(5);
+	stop.abort();
+	expect(await messageOf(waiting)).toBe('stopped');
+	answered();
+	await first;
 });
 
 test('A5: a run not waited for (its end never said) counts its worst case as spent', async () => {
@@ -169,6 +225,10 @@ test('B3: an item an earlier attempt of the execution claimed is not sent; it sa
 	expect(await earlier.claim(0)).toBe('first');
 	const { batch, send, requests } = batchOf([queued('run1')], { table });
 	expect(await messageOf(send(0, DISPATCH, 4))).toBe('Item 0 was sent before [item 0]');
+	const withoutBudget = batchOf([queued('run1')], { table, options: {} });
+	expect(await messageOf(withoutBudget.send(0, DISPATCH, 4))).toBe(
+		'Item 0 was sent before [item 0]',
+	);
 	expect(requests).toHaveLength(0);
 	expect(batch.budget.total).toBe(4);
 	expect(
@@ -198,7 +258,10 @@ test('C1: a request whose worst case cannot fit is not sent; the item says why',
 
 test('C1: without Max Credits or Keep at Least nothing is reserved or counted', async () => {
 	const { batch, send, requests } = batchOf([queued('run1')], { options: {} });
-	await send(0, DISPATCH, 1_000);
+	await send(0, DISPATCH, 1_000, async (_answer, runCost) => {
+		runCost.ended(3);
+		return [];
+	});
 	expect(requests).toHaveLength(1);
 	expect(batch.budget.total).toBe(0);
 });

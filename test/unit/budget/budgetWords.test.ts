@@ -68,6 +68,7 @@ describe('a call that does not fit', () => {
 		await b.reserve(node, 0, 8);
 		expect(() => b.refuseIfHopeless(node, 1, 2)).not.toThrow();
 		expect(() => b.refuseIfHopeless(node, 1, 3)).not.toThrow();
+		expect(() => b.refuseIfHopeless(node, 1, 10)).not.toThrow();
 		expect(() => b.refuseIfHopeless(node, 1, 11)).toThrow(BudgetRefusal);
 	});
 
@@ -147,6 +148,16 @@ describe('a call that does not fit', () => {
 		expect(refusalOf(() => b.refuseIfHopeless(node, 1, 5)).message).toMatch(
 			/^Your webscrape\.ai balance \(0 credits after requests in progress\)/,
 		);
+	});
+
+	test('a balance known without Keep at Least sets no floor (answers report it anyway)', async () => {
+		const b = budget(10);
+		b.learnBalance(3);
+		expect(() => b.refuseIfHopeless(node, 0, 5)).not.toThrow();
+		await b.reserve(node, 0, 5);
+		expect(b.batchRefusal(node, [5])).toBeUndefined();
+		const floorUnknown = budget(10, 5);
+		expect(floorUnknown.batchRefusal(node, [5, 5])).toBeUndefined();
 	});
 
 	test('a cap and a floor: without a known balance only the cap counts', () => {
@@ -290,6 +301,11 @@ describe('what a node run opens and reports', () => {
 			4,
 		],
 		['a completed run with nothing to price it', { run_status: 'completed' }, Number.NaN],
+		[
+			'a completed run whose credits are not a number',
+			{ run_status: 'completed', credits_used: Number.NaN, pages_extracted: 3 },
+			6,
+		],
 		['a failed run', { run_status: 'failed', credits_used: 7 }, 0],
 		['a cancelled run', { run_status: 'cancelled', pages_extracted: 3 }, 0],
 	])('what %s cost', (_what, data, cost) => {

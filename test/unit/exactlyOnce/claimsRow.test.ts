@@ -287,3 +287,39 @@ test('one context per attempt: the record reads nothing else of n8n', () => {
 	};
 	expect(context.runIndex).toBeUndefined();
 });
+
+test('where n8n has no row to record against (its helper asserts), a claim is unrecorded and the call is sent', async () => {
+	const table = new ProcessedDataTable();
+	const record = recordOn(table, 3, {}, (scope) => {
+		if (scope === 'node') throw Object.assign(new Error('no service'), { code: 'ERR_ASSERTION' });
+	});
+	expect(await record.claim(0)).toBe('unrecorded');
+});
+
+test('nothing folds where nothing may: no execution, a node run of few items, or before its first claim', async () => {
+	const items = FOLD_STEP + 8;
+	const unrecordedTable = new ProcessedDataTable();
+	const unrecorded = recordOn(unrecordedTable, items, { executionId: '' });
+	for (let item = 0; item < items; item++) unrecorded.settle(item);
+	await unrecorded.fold(true);
+	expect(unrecordedTable.rows.size).toBe(0);
+
+	const smallTable = new ProcessedDataTable();
+	const small = recordOn(smallTable, 3);
+	await small.earlierAttempt();
+	await claimAll(small, 0, 3);
+	await small.fold(true);
+	expect(rowEntries(smallTable, valuesOf(3))).toEqual([
+		'exec1:0:scrape:start:a',
+		'exec1:0:scrape:start:b',
+		'exec1:0:scrape:0',
+		'exec1:0:scrape:1',
+		'exec1:0:scrape:2',
+	]);
+
+	const unclaimedTable = new ProcessedDataTable();
+	const unclaimed = recordOn(unclaimedTable, items);
+	for (let item = 0; item < items; item++) unclaimed.settle(item);
+	await unclaimed.fold(true);
+	expect(unclaimedTable.rows.size).toBe(0);
+});

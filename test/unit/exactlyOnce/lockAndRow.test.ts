@@ -14,7 +14,6 @@ import {
 } from '../../../nodes/WebScrapeAi/exactlyOnce/nodeRow';
 import {
 	LockCancelledError,
-	NO_LOCK_MEMORY_MS,
 	STALE_AFTER_MS,
 	withProcessedDataLock,
 } from '../../../nodes/WebScrapeAi/exactlyOnce/rowLock';
@@ -149,7 +148,8 @@ test("L6: a workflow-scope row of real dates (another node's) is never changed; 
 	]);
 	expect(table.rows.get('wf-dates|')).toEqual({ mode: 'latestDate', data: realDate });
 	const writes = table.writes;
-	clock.jump(NO_LOCK_MEMORY_MS - 1_000);
+	// The README's 10 minutes, written out: the test holds the constant to it.
+	clock.jump(10 * 60_000 - 1_000);
 	expect(await withProcessedDataLock(probe.context, async (held) => held)).toBe(false);
 	expect(table.writes).toBe(writes);
 	expect(probe.warnings).toHaveLength(1);
@@ -293,4 +293,128 @@ test('the lock is released even when the database refuses the first two deletes;
 	refusals = 3;
 	await withProcessedDataLock(context, async () => undefined);
 	expect(table.rows.has('wf-release|')).toBe(true);
+});
+
+test("a node's calls in one process never overlap, however many wait behind each other, even without the lock", async () => {
+	const table = new ProcessedDataTable();
+	// Another node's list in the workflow scope: no lock row, only the per-process order.
+	await seedLockRow(table, 'wf-serial', 'an item', { mode: 'entries' } as never);
+	const probe = probeContext(table, 'wf-serial');
+	let running = 0;
+	let most = 0;
+	const call = async () =>
+		await onNodeRow(probe.context, CLAIM_ENTRIES, async () => {
+			most = Math.max(most, ++running);
+			await delay(5);
+			running--;
+		});
+	const first = call();
+	const second = call();
+	await first;
+	// The third arrives while the second runs: it must wait for it.
+	const third = call();
+	await Promise.all([second, third]);
+	expect(most).toBe(1);
+});
+
+test('L5: lock checks that fail with no error at all count as failures too', async () => {
+	const table = new ProcessedDataTable();
+	const probe = probeContext(table, 'wf-nothing', (scope) => {
+		// A helper that throws no error object at all.
+		if (scope === 'workflow') throw undefined;
+	});
+	await expect(withProcessedDataLock(probe.context, async () => true)).rejects.toThrow(
+		"n8n's database failed five lock checks in a row",
+	);
+});
+
+/** Wraps the lock row's helper: `onProbe` runs for each probe (a date that is not the lock's). */
+function onProbes(context: IExecuteFunctions, onProbe: (count: number) => void): void {
+	const helpers = context.helpers;
+	const check = helpers.checkProcessedAndRecord.bind(helpers);
+	let probes = 0;
+	helpers.checkProcessedAndRecord = async (items, scope, options) => {
+		if (scope === 'workflow' && String(items[0]) !== LOCK_DATE) onProbe(++probes);
+		return await check(items, scope, options);
+	};
+}
+
+test('L4: a probe answered slowly says nothing: the lock is kept another 10 s of prompt answers, then removed', async () => {
+	const table = new ProcessedDataTable();
+	await seedLockRow(table, 'wf-slowprobe', LOCK_DATE);
+	clock = virtualClock();
+	const began = Date.now();
+	const probe = probeContext(table, 'wf-slowprobe');
+	onProbes(probe.context, (count) => count === 1 && clock?.jump(1_500));
+	let at = 0;
+	expect(
+		await withProcessedDataLock(probe.context, async (held) => {
+			at = Date.now() - began;
+			return held;
+		}),
+	).toBe(true);
+	expect(at).toBeGreaterThanOrEqual(2 * STALE_AFTER_MS + 1_500);
+	expect(probe.warnings).toHaveLength(1);
+});
+
+test("L4: a probe that fails says nothing either: never taken for another node's row", async () => {
+	const table = new ProcessedDataTable();
+	await seedLockRow(table, 'wf-failprobe', LOCK_DATE);
+	clock = virtualClock();
+	const probe = probeContext(table, 'wf-failprobe');
+	onProbes(probe.context, (count) => {
+		if (count === 1) throw new Error('Connection terminated unexpectedly');
+	});
+	expect(await withProcessedDataLock(probe.context, async (held) => held)).toBe(true);
+	expect(probe.warnings).toEqual([
+		"Removing this workflow's processed_data lock, held for over 10 s while the database answered (its process probably died)",
+	]);
+});
+
+test('L3: a database that fails every third check never makes a lock stale; the waiter goes once it is released', async () => {
+	const table = new ProcessedDataTable();
+	await seedLockRow(table, 'wf-flaky', LOCK_DATE);
+	clock = virtualClock(100);
+	let checks = 0;
+	const probe = probeContext(table, 'wf-flaky', (scope) => {
+		if (scope !== 'workflow') return;
+		checks++;
+		// About 30 s of checks, every third failed, then the holder releases its lock.
+		if (checks === 100) table.rows.delete('wf-flaky|');
+		if (checks % 3 === 0 && checks < 100) throw new Error('Connection terminated unexpectedly');
+	});
+	expect(await withProcessedDataLock(probe.context, async (held) => held)).toBe(true);
+	expect(probe.warnings).toEqual([]);
+});
+
+test("a group whose first caller's execution was cancelled while waiting: the others are recorded on their own", async () => {
+	const table = new ProcessedDataTable();
+	await seedLockRow(table, 'wf-groupcancel', LOCK_DATE);
+	const first = probeContext(table, 'wf-groupcancel');
+	const other = probeContext(table, 'wf-groupcancel');
+	const cancelled = recordInProcessedData(first.context, ['a'], 10);
+	const recorded = recordInProcessedData(other.context, ['b'], 10);
+	await delay(20);
+	first.cancel.abort();
+	await expect(cancelled).rejects.toThrow(
+		"The execution was cancelled while waiting to record in n8n's database",
+	);
+	table.rows.delete('wf-groupcancel|');
+	const outcome = await recorded;
+	expect(outcome !== 'unrecorded' && outcome.locked).toBe(true);
+	expect(table.rows.get('wf-groupcancel|n:node1')?.data).toEqual([ProcessedDataTable.hash('b')]);
+});
+
+test('a cancelled wait is not tried again: no lock check after the cancel is seen', async () => {
+	const table = new ProcessedDataTable();
+	await seedLockRow(table, 'wf-cancel2', LOCK_DATE);
+	let afterCancel = 0;
+	const probe = probeContext(table, 'wf-cancel2', (scope) => {
+		if (scope === 'workflow' && probe.cancel.signal.aborted) afterCancel++;
+	});
+	void delay(20).then(() => probe.cancel.abort());
+	await expect(onNodeRow(probe.context, CLAIM_ENTRIES, async () => 'never')).rejects.toThrow(
+		LockCancelledError,
+	);
+	expect(afterCancel).toBeLessThanOrEqual(1);
 });

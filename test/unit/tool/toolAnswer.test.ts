@@ -168,14 +168,14 @@ test('an answer whose outcome is unknown: not sent again, do not call again, loo
 test('an operation run as a tool: its items, each error item an answer paired with its input, a throw one answer', async () => {
 	const items = await answeringAsTool(node as never, async () => [
 		{ json: { a: 1 } },
-		{ json: {}, error: new NodeOperationError(node, 'Bad [item 1]'), pairedItem: { item: 1 } },
-		{ json: {}, error: new NodeOperationError(node, 'Worse'), pairedItem: [{ item: 2 }] },
+		{ json: {}, error: new NodeOperationError(node, 'Bad [item 1]'), pairedItem: { item: 7 } },
+		{ json: {}, error: new NodeOperationError(node, 'Worse'), pairedItem: [{ item: 9 }] },
 		{ json: {}, error: new NodeOperationError(node, 'Unpaired') },
 	]);
 	expect(items).toEqual([
 		{ json: { a: 1 } },
-		{ json: { error: 'Bad.' }, pairedItem: { item: 1 } },
-		{ json: { error: 'Worse.' }, pairedItem: { item: 2 } },
+		{ json: { error: 'Bad.' }, pairedItem: { item: 7 } },
+		{ json: { error: 'Worse.' }, pairedItem: { item: 9 } },
 		{ json: { error: 'Unpaired.' }, pairedItem: { item: 3 } },
 	]);
 	const thrown = await answeringAsTool(node as never, async () => {

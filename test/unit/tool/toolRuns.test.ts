@@ -203,3 +203,48 @@ test('B11: the end of another run of the recipe does not forget the one in progr
 		startedAt: expect.any(Number),
 	});
 });
+
+test('B11: the run ID given first stays, whatever a later settle says (the caller settles again when it ends)', async () => {
+	const { context } = toolContext([]);
+	const settle = noteToolRun(context, 'r7');
+	settle('run7');
+	settle(undefined);
+	expect(await runInProgress(context, 'r7')).toEqual({
+		runId: 'run7',
+		startedAt: expect.any(Number),
+	});
+});
+
+test('B11: a call that waited on a dispatch which started nothing leaves a newer dispatch of the recipe in place', async () => {
+	const { context } = toolContext([]);
+	const older = noteToolRun(context, 'r8');
+	const found = runInProgress(context, 'r8');
+	const newer = noteToolRun(context, 'r8');
+	older(undefined);
+	expect(await found).toBeUndefined();
+	newer('run8');
+	expect(await runInProgress(context, 'r8')).toEqual({
+		runId: 'run8',
+		startedAt: expect.any(Number),
+	});
+});
+
+test('B11: runs are kept per workflow: another workflow with the same node and recipe starts its own', async () => {
+	const one = actionContextOn(new ProcessedDataTable(), { workflowId: 'wf-a' }).context;
+	const other = actionContextOn(new ProcessedDataTable(), { workflowId: 'wf-b' }).context;
+	noteToolRun(one, 'r9')('run9');
+	expect(await runInProgress(other, 'r9')).toBeUndefined();
+	expect(await runInProgress(one, 'r9')).toEqual({ runId: 'run9', startedAt: expect.any(Number) });
+});
+
+test('Run → Get of a run this tool never started: its rows, nothing to forget', async () => {
+	const { context } = toolContext([
+		run('completed', { recipe_id: 'never-noted', result: { pages: [{ items: [{}, {}] }] } }),
+	]);
+	const items = await answerAsTool.call(context, 'run1', toolSettings(5_000), {
+		itemIndex: 0,
+		operation: 'get',
+		pollFirst: true,
+	});
+	expect(items).toHaveLength(2);
+});

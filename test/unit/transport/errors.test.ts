@@ -86,6 +86,27 @@ test.each<[string, ApiFailure, RequestSubject | undefined, string, string]>([
 		'Top up in the webscrape.ai dashboard (Billing). Failed requests cost nothing.',
 	],
 	[
+		'credits short, the amount needed only',
+		failure(402, { code: 'insufficient_credits', details: { required: 5 } }),
+		undefined,
+		'Not enough webscrape.ai credits',
+		'Top up in the webscrape.ai dashboard (Billing). Failed requests cost nothing.',
+	],
+	[
+		'no answer and no network code',
+		failure(0),
+		undefined,
+		'webscrape.ai returned HTTP 0',
+		"Check the node's parameters.",
+	],
+	[
+		'service unavailable under 500',
+		failure(429, { code: 'service_unavailable' }),
+		undefined,
+		'webscrape.ai had a server error (HTTP 429, service_unavailable)',
+		'webscrape.ai says failed requests cost nothing and are safe to retry. Try again later.',
+	],
+	[
 		'an unverified email',
 		failure(403, { code: 'email_verification_required' }),
 		undefined,
@@ -278,14 +299,14 @@ test('what the error carries for n8n: status, code, request ID and details, noth
 		failure(429, { code: 'rate_limited', requestId: 'req_2', details }),
 		{ secrets: [] },
 	);
-	expect(error.errorResponse).toEqual({
+	expect(error.errorResponse).toStrictEqual({
 		status: 429,
 		code: 'rate_limited',
 		request_id: 'req_2',
 		details,
 	});
 	const bare = toNodeApiError(node, failure(0, { networkCode: 'ECONNRESET' }), { secrets: [] });
-	expect(bare.errorResponse).toEqual({ status: 0 });
+	expect(bare.errorResponse).toStrictEqual({ status: 0 });
 	expect(bare.httpCode).toBeNull();
 });
 
@@ -333,6 +354,12 @@ test.each([
 		'Bad gateway nginx',
 	],
 	['upper-case tags too', '<SCRIPT>x()</SCRIPT><STYLE>a</STYLE>ok', 'ok'],
+	[
+		'a script or style over lines',
+		'a<script>\n  x = 1;\n</script>b<style> p { } </style>c',
+		'a b c',
+	],
+	['tags part words', '<p>one</p><p>two</p>', 'one two'],
 	['200 characters, then an ellipsis', 'x'.repeat(250), `${'x'.repeat(200)}…`],
 	['exactly 200 characters: no ellipsis', 'y'.repeat(200), 'y'.repeat(200)],
 	['an empty body', '   ', ''],

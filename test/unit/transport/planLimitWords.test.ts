@@ -113,14 +113,14 @@ describe('the per-minute pacer on a set clock', () => {
 		expect((await ask(pacer)).nextAt).toBe(T + 2000);
 	});
 
-	test('a refusal our own requests explain waits for the window only', async () => {
+	test('a refusal our own requests explain waits for the window only, even when a backoff would be longer', async () => {
 		const pacer = new MinutePacer();
-		at(-59_500);
+		at(-60_900);
 		await ask(pacer);
 		await ask(pacer);
 		at(0);
 		pacer.refused((await ask(pacer)).sentAt, 2, undefined);
-		expect((await ask(pacer)).nextAt).toBe(T + 1500);
+		expect((await ask(pacer)).nextAt).toBe(T + 100);
 	});
 
 	test.each([
@@ -141,6 +141,15 @@ describe('the per-minute pacer on a set clock', () => {
 		pacer.refused(first.sentAt, 1, 0);
 		pacer.refused(T - 5, 1, 0);
 		expect((await ask(pacer)).turn).toBe('go');
+		const paced = new MinutePacer();
+		const a = await ask(paced);
+		await ask(paced);
+		paced.settled(true);
+		paced.settled(true);
+		paced.refused(a.sentAt, 1, 0);
+		paced.refused(T - 5, 1, 0);
+		// The second request still counts in the window: no turn until it leaves.
+		expect((await ask(paced)).turn).toBe('timeout');
 	});
 
 	test('a send time the pacer does not know is left as it was', async () => {
@@ -198,6 +207,39 @@ test('a wait for the pacer ends when its turn comes', async () => {
 	expect(turn.turn).toBe('go');
 	expect(Date.now() - began).toBeGreaterThanOrEqual(50);
 	expect(Date.now() - began).toBeLessThan(5_000);
+});
+
+test('a wait behind a probe ends when the probe is answered, not at once', async () => {
+	const pacer = new MinutePacer();
+	pacer.refused((await pacer.acquire(Date.now(), [])).sentAt, 10, 0);
+	expect((await pacer.acquire(Date.now() + 1_000, [])).turn).toBe('go');
+	const behind = pacer.acquire(Date.now() + 5_000, []);
+	await delay(10);
+	pacer.settled(true);
+	expect((await behind).turn).toBe('go');
+});
+
+test("nothing of ours in flight when the plan's cap refuses: back off, or give up when the backoff passes the deadline", async () => {
+	const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+	try {
+		const slots = new PlanSlots(2);
+		await slots.acquire(0, Date.now(), []);
+		const began = Date.now();
+		expect(await slots.refused({}, 0, Date.now() + 500, [])).toBe('timeout');
+		expect(Date.now() - began).toBeLessThan(400);
+	} finally {
+		random.mockRestore();
+	}
+});
+
+test('a wait webscrape.ai asked for is kept even while our own requests are in flight', async () => {
+	const slots = new PlanSlots(3);
+	await slots.acquire(0, Date.now(), []);
+	await slots.acquire(1, Date.now(), []);
+	void delay(20).then(() => slots.release());
+	const began = Date.now();
+	expect(await slots.refused({ retryAfterMs: 300 }, 1, Date.now() + 5_000, [])).toBe('go');
+	expect(Date.now() - began).toBeGreaterThanOrEqual(280);
 });
 
 test('one pacer per execution context', () => {
