@@ -8,12 +8,16 @@
  * A listed mutant is matched by file, mutator, the code it changes and its replacement, not by
  * line, so it stays listed when code above it moves. `--markdown` prints the table for docs.
  */
+const { createHash } = require('node:crypto');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const REPO = path.resolve(__dirname, '..');
 const REPORT = path.join(REPO, '.cache/mutation/mutation.json');
 const EQUIVALENT = path.join(REPO, 'test/mutation/equivalent-mutants.json');
+const INPUTS = path.join(REPO, 'test/mutation/inputs.json');
+const CONFIG = 'test/mutation/stryker.config.json';
 const THRESHOLD = 90;
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
@@ -81,19 +85,85 @@ function forgetStaticSurvivors() {
 	if (dropped > 0) fs.writeFileSync(INCREMENTAL, `${JSON.stringify(incremental, null, 2)}\n`);
 }
 
+/** Every file a mutation run depends on: the mutated sources, the unit tests and their harness. */
+function inputFiles() {
+	const below = (dir) =>
+		fs.existsSync(path.join(REPO, dir))
+			? fs
+					.readdirSync(path.join(REPO, dir), { withFileTypes: true })
+					.flatMap((entry) =>
+						entry.isDirectory()
+							? below(`${dir}/${entry.name}`)
+							: /\.(ts|js)$/.test(entry.name)
+								? [`${dir}/${entry.name}`]
+								: [],
+					)
+			: [];
+	const sources = ['exactlyOnce', 'batch', 'budget', 'tool'].flatMap((folder) =>
+		below(`nodes/WebScrapeAi/${folder}`),
+	);
+	const transport = ['planLimits', 'retryPolicy', 'errors'].map(
+		(name) => `nodes/WebScrapeAi/transport/${name}.ts`,
+	);
+	return [
+		...sources,
+		...transport,
+		...below('test/unit'),
+		...below('test/harness'),
+		CONFIG,
+		'jest.unit.config.js',
+	].sort();
+}
+
+function fingerprint() {
+	return Object.fromEntries(
+		inputFiles().map((file) => [
+			file,
+			createHash('sha256')
+				.update(fs.readFileSync(path.join(REPO, file)))
+				.digest('hex'),
+		]),
+	);
+}
+
+/**
+ * `--run` (what `npm run test:mutation` runs): when no input changed since the committed run
+ * (test/mutation/inputs.json), its results in the incremental file are the answer and Stryker is not
+ * started (its dry run alone takes a minute of CPU beside CI's suites); otherwise Stryker runs,
+ * incrementally, and the fingerprint is written for the next commit.
+ */
+function run() {
+	const now = fingerprint();
+	const before = fs.existsSync(INPUTS) ? JSON.parse(fs.readFileSync(INPUTS, 'utf8')) : {};
+	const same = JSON.stringify(before) === JSON.stringify(now) && fs.existsSync(INCREMENTAL);
+	if (same) {
+		console.log('No mutated source or unit test changed since the committed run: its results.');
+		return INCREMENTAL;
+	}
+	forgetStaticSurvivors();
+	execFileSync('npx', ['stryker', 'run', CONFIG], { cwd: REPO, stdio: 'inherit' });
+	fs.writeFileSync(INPUTS, `${JSON.stringify(now, null, '\t')}\n`);
+	return REPORT;
+}
+
 function main() {
 	if (process.argv.includes('--before')) {
 		forgetStaticSurvivors();
 		return;
 	}
 	const markdown = process.argv.includes('--markdown');
-	if (!fs.existsSync(REPORT)) {
+	const reportFile = process.argv.includes('--run') ? run() : REPORT;
+	report(reportFile, markdown);
+}
+
+function report(reportFile, markdown) {
+	if (!fs.existsSync(reportFile)) {
 		console.error(
 			`No mutation report at ${path.relative(REPO, REPORT)}: run \`npm run test:mutation\`.`,
 		);
 		process.exit(1);
 	}
-	const report = JSON.parse(fs.readFileSync(REPORT, 'utf8'));
+	const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
 	const listed = JSON.parse(fs.readFileSync(EQUIVALENT, 'utf8')).mutants;
 	const equivalentKeys = new Map(
 		listed.map((entry) => [
