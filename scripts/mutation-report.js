@@ -1,6 +1,7 @@
 'use strict';
 /**
- * `npm run test:mutation` ends here: reads Stryker's report (.cache/mutation/mutation.json) and
+ * `npm run test:mutation` is `--run` here: Stryker when an input changed (else the committed
+ * result), then the report. The report reads Stryker's result (.cache/mutation/mutation.json) and
  * the equivalent mutants listed beside its config (test/mutation/equivalent-mutants.json), prints
  * the table per folder (mutants, killed, survived, equivalent, score) and every mutant that
  * survived without being listed, and exits 1 when the score is under THRESHOLD.
@@ -57,7 +58,7 @@ function score(row) {
 const INCREMENTAL = path.join(REPO, 'test/mutation/stryker-incremental.json');
 
 /**
- * `--before` (run by `npm run test:mutation` ahead of Stryker): Stryker's incremental mode cannot
+ * Before Stryker runs (`--run`): Stryker's incremental mode cannot
  * tell which tests cover a static mutant (one in a module-level constant), so it would reuse an old
  * "survived" even after a new test kills it. Such results are dropped from the incremental file so
  * Stryker tests those mutants again; listed equivalents are kept (they would survive again).
@@ -147,10 +148,6 @@ function run() {
 }
 
 function main() {
-	if (process.argv.includes('--before')) {
-		forgetStaticSurvivors();
-		return;
-	}
 	const markdown = process.argv.includes('--markdown');
 	const reportFile = process.argv.includes('--run') ? run() : REPORT;
 	report(reportFile, markdown);
