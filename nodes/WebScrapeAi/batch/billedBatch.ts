@@ -16,6 +16,9 @@ import { budgetAnswer, runsAsTool } from '../core/asTool';
 /** What a billed request sends; the item, its deadline and stop signal come from the slot wait. */
 export type BilledRequest = Pick<ApiCall, 'method' | 'path' | 'body' | 'kind' | 'subject'>;
 
+/** One billed call: what is sent, how its item waits for the plan, and its worst case in credits. */
+export type BilledCall = { request: BilledRequest; wait: SlotWait; worst: number };
+
 /** What a run's cost is once it has ended (a dispatch answer says nothing of it). */
 export interface RunCost {
 	/** The run ended: what it cost (failed and cancelled runs cost nothing). */
@@ -98,7 +101,7 @@ export class BilledBatch {
 	 * agent try again).
 	 */
 	async send(
-		call: { request: BilledRequest; wait: SlotWait; worst: number },
+		call: BilledCall,
 		then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
 	): Promise<INodeExecutionData[]> {
 		try {
@@ -111,7 +114,7 @@ export class BilledBatch {
 	}
 
 	private async sendWithinBudget(
-		call: { request: BilledRequest; wait: SlotWait; worst: number },
+		call: BilledCall,
 		then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,
 	): Promise<INodeExecutionData[]> {
 		const { context, slots } = this;
@@ -154,7 +157,7 @@ export class BilledBatch {
 	 * plan's waits (docs/exactly-once.md, B3). A call that may have been billed keeps its worst case.
 	 */
 	private async sendOnce(
-		call: { request: BilledRequest; wait: SlotWait },
+		call: Omit<BilledCall, 'worst'>,
 		onBusy: (refusal: BusyRefusal) => Promise<void>,
 		reservation: Reservation | undefined,
 	): Promise<ApiEnvelope> {
@@ -191,7 +194,7 @@ export class BilledBatch {
 	 * never says, the worst case stays).
 	 */
 	private async answered(
-		call: { request: BilledRequest; wait: SlotWait },
+		call: Omit<BilledCall, 'worst'>,
 		answer: ApiEnvelope,
 		reservation: Reservation | undefined,
 		then: (answer: ApiEnvelope, runCost: RunCost) => Promise<INodeExecutionData[]>,

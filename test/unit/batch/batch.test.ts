@@ -30,6 +30,9 @@ const row = (itemIndex: number, value: number | string): INodeExecutionData => (
 	pairedItem: { item: itemIndex },
 });
 const tick = async () => await delay(0);
+/** The record of a Page → Scrape batch of `items` over n8n's processed-data table. */
+const scrapeRecord = (table: ProcessedDataTable, items: number) =>
+	new BilledCallRecord(nodeContextOn(table), 'scrape', { message: String, description: '' }, items);
 
 describe('prepareItems', () => {
 	test('every item prepared before anything is sent', () => {
@@ -210,12 +213,7 @@ describe('executeBatch', () => {
 	test('the record is told each item as it settles, also one that ended without a claim, and folds as steps complete and at the end', async () => {
 		const table = new ProcessedDataTable();
 		const items = FOLD_STEP + 3;
-		const record = new BilledCallRecord(
-			nodeContextOn(table),
-			'scrape',
-			{ message: String, description: '' },
-			items,
-		);
+		const record = scrapeRecord(table, items);
 		const outcomes: Array<INodeExecutionData[] | { error: unknown } | undefined> =
 			Array(items).fill(undefined);
 		outcomes[0] = { error: new Error('refused before sending') };
@@ -239,12 +237,7 @@ describe('executeBatch', () => {
 test('an item stopped before it was sent (another failed) is not settled: no watermark passes it, so a second attempt still sends it', async () => {
 	const table = new ProcessedDataTable();
 	const items = FOLD_STEP + 1;
-	const record = new BilledCallRecord(
-		nodeContextOn(table),
-		'scrape',
-		{ message: String, description: '' },
-		items,
-	);
+	const record = scrapeRecord(table, items);
 	await record.earlierAttempt();
 	const failure = executeBatch.call(
 		contextOf(false),
@@ -258,12 +251,7 @@ test('an item stopped before it was sent (another failed) is not settled: no wat
 		{ concurrency: items, record },
 	);
 	await expect(failure).rejects.toThrow('refused');
-	const second = new BilledCallRecord(
-		nodeContextOn(table),
-		'scrape',
-		{ message: String, description: '' },
-		items,
-	);
+	const second = scrapeRecord(table, items);
 	expect(await second.claim(0)).toBe('first');
 });
 
