@@ -116,9 +116,7 @@ describe(`the floor release: n8n ${version}`, { timeout: 30 * 60 * 1000 }, () =>
 			activate: [TRIGGER_WORKFLOW],
 		});
 		demo.wireWebhooks(sim, prepared.baseUrl);
-		instance = await n8n.start(prepared);
-		session = await n8n.session(instance);
-		key = await n8n.apiKey(session);
+		({ instance, session, key } = await n8n.startSignedIn(prepared));
 		await demo.waitForTrigger(instance.baseUrl);
 	});
 

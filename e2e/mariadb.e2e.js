@@ -191,9 +191,7 @@ describe(
 					N8N_RUNNERS_TASK_REQUEST_TIMEOUT: '300',
 				},
 			});
-			instance = await n8n.start(prepared);
-			session = await n8n.session(instance);
-			key = await n8n.apiKey(session);
+			({ instance, session, key } = await n8n.startSignedIn(prepared));
 			await demo.waitForTrigger(instance.baseUrl);
 		});
 

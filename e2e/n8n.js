@@ -637,6 +637,21 @@ async function apiKey(restSession) {
 	return key;
 }
 
+/**
+ * Starts n8n's main process and signs its owner in with a public-API key: what a suite drives it
+ * with. A sign-in that fails stops the process, which the suite's `after` could not reach.
+ */
+async function startSignedIn(prepared) {
+	const instance = await start(prepared);
+	try {
+		const restSession = await session(instance);
+		return { instance, session: restSession, key: await apiKey(restSession) };
+	} catch (error) {
+		await instance.stop();
+		throw error;
+	}
+}
+
 /** Activates (2.x: publishes) workflows through the public API, as a user's toggle does. */
 async function activateWorkflows(instance, ids) {
 	const key = await apiKey(await session(instance));
@@ -743,6 +758,7 @@ module.exports = {
 	start,
 	session,
 	apiKey,
+	startSignedIn,
 	publicApi,
 	runOnServer,
 	executionOutcome,
