@@ -297,10 +297,33 @@ async function pollingCost(baseUrl: string): Promise<void> {
 
 // ---- 3. large results ------------------------------------------------------------------------
 
+const LARGE_ROUNDS = 3;
+
+/** What bench/large-result.js prints of one run (its last line, as JSON). */
+interface LargeRun {
+	error?: string;
+	items: number;
+	bodyBytes: number;
+	nodeMs: number;
+	helperFetchMs: number;
+	fetchMs: number;
+	parseMs: number;
+	peakRss: number;
+	idleRss: number;
+}
+
+/** The element whose `value` is the median (the lower middle of an even count). */
+function medianBy<T>(values: T[], value: (entry: T) => number): T {
+	const sorted = [...values].sort((a, b) => value(a) - value(b));
+	return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 	const pages = 100;
 	const total = pages * 1000;
-	print(`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages`);
+	print(
+		`\n3. Large result: one run with ${total.toLocaleString('en')} items over ${pages} pages (median of ${LARGE_ROUNDS} rounds, alternating with the no-n8n floor)`,
+	);
 	sim.addRecipe('benchLarge', {
 		durationMs: 1,
 		pages,
@@ -343,11 +366,23 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 		);
 		return JSON.parse(out.trim().split('\n').pop()!);
 	};
-	const m = await child();
-	if (m.error || m.items !== total)
-		throw new Error(`large result: ${m.error ?? `${m.items} items`}`);
-	const floor = await child('bare');
-	const processingMs = Math.max(0, m.nodeMs - m.helperFetchMs);
+	// Three rounds, alternating which side runs first: the floor's peak depends on when V8 collects
+	// (65–81 MB above idle between runs here, ours 73–74 MB), and one pass of each failed CI once.
+	const runs: LargeRun[] = [];
+	const floors: LargeRun[] = [];
+	for (let round = 0; round < LARGE_ROUNDS; round++) {
+		const ours = async () => runs.push(await child());
+		const bare = async () => floors.push(await child('bare'));
+		for (const side of round % 2 === 0 ? [ours, bare] : [bare, ours]) await side();
+	}
+	for (const run of runs) {
+		if (run.error || run.items !== total)
+			throw new Error(`large result: ${run.error ?? `${run.items} items`}`);
+	}
+	const processing = (run: LargeRun) => Math.max(0, run.nodeMs - run.helperFetchMs);
+	// The round with the median time ratio gives the time row its figures.
+	const m = medianBy(runs, (run) => processing(run) / run.parseMs);
+	const processingMs = processing(m);
 	const ratio = processingMs / m.parseMs;
 	row(
 		'large result',
@@ -357,8 +392,9 @@ async function largeResults(sim: Simulator, baseUrl: string): Promise<void> {
 		'≤ 2× JSON.parse',
 		ratio <= 2 * (1 + NOISE_MARGIN),
 	);
-	const rss = m.peakRss - m.idleRss;
-	const floorRss = floor.peakRss - floor.idleRss;
+	const aboveIdle = (run: LargeRun) => run.peakRss - run.idleRss;
+	const rss = aboveIdle(medianBy(runs, aboveIdle));
+	const floorRss = aboveIdle(medianBy(floors, aboveIdle));
 	row(
 		'large result',
 		'peak RSS above idle',
