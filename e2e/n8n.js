@@ -739,7 +739,7 @@ async function executeWorkflow({ instance, session, key }, workflowId, timeoutMs
 	const ended = await executionOutcome(instance, key, executionId, timeoutMs, true);
 	if (!ended.execution)
 		throw new Error(
-			`execution ${executionId} of ${workflowId}: ${ended.crashed ? `n8n exited:\n${instance.output().slice(-2000)}` : `not ended in ${timeoutMs} ms`}`,
+			`execution ${executionId} of ${workflowId}: ${ended.crashed ? 'n8n exited' : `not ended in ${timeoutMs} ms`}; n8n's log ends:\n${instance.output().slice(-2000)}`,
 		);
 	return ended.execution;
 }
